@@ -1,0 +1,1 @@
+"""Visualisers: sscl uses mmengine's ``Visualizer`` and backends through its registries."""
