@@ -1,0 +1,32 @@
+# Runtime shared by every sscl recipe.
+default_scope = 'sscl'
+
+default_hooks = dict(
+    runtime_info=dict(type='RuntimeInfoHook'),
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Checkpoints hold only tensors and plain Python, so they load with weights_only=True.
+    weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'),
+)
+
+env_cfg = dict(
+    cudnn_benchmark=True,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+
+# DDP that also runs with gloo on CPU-only machines.
+model_wrapper_cfg = dict(
+    type='SsclDistributedDataParallel', broadcast_buffers=False, find_unused_parameters=False)
+
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+log_processor = dict(by_epoch=True, window_size=10)
+log_level = 'INFO'
+
+load_from = None
+resume = False
+randomness = dict(seed=0, deterministic=False)
