@@ -1,0 +1,3 @@
+from .distributed import SsclDistributedDataParallel
+
+__all__ = ['SsclDistributedDataParallel']
