@@ -78,7 +78,7 @@ else
     ( cd "${SRC}/mmcv-${MMCV_VERSION}" && MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
         "${PY}" -m pip wheel -v --disable-pip-version-check --no-deps --no-build-isolation \
         . -w "${WHEEL_DIR}" 2>&1 ) | tee -a "${LOG}" \
-      | grep --line-buffered -oE '^\[[0-9]+/[0-9]+\] [^ ]+' | sed -u 's/^/    /' || true
+      | sed -unE 's#^ *(\[[0-9]+/[0-9]+\]) .* -c ([^ ]*/)?(mmcv/ops/csrc/[^ ]+) .*#    \1 \3#p' || true
     ls "${WHEEL_DIR}"/mmcv-*.whl >/dev/null 2>&1
     rm -rf "${SRC}"
   fi
