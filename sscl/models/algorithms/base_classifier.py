@@ -1,0 +1,62 @@
+"""Shared pieces of the classifiers: pooled features and per-sample predictions."""
+from typing import Dict, List, Optional
+
+import torch
+from mmengine.model import BaseModel
+
+from sscl.registry import MODELS
+
+
+class BaseClassifier(BaseModel):
+    """A backbone whose pooled last feature map feeds a classification head.
+
+    Args:
+        backbone: backbone config; ``forward`` returns a tuple of feature maps.
+        head: classification head config (``LinearClsHead``).
+        data_preprocessor: batch preprocessor config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 head: dict,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(
+            data_preprocessor=data_preprocessor or dict(type='SsclDataPreprocessor'),
+            init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.head = MODELS.build(head)
+
+    def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Args: inputs (N, 3, H, W). Returns: globally average-pooled last map (N, C)."""
+        return self.backbone(inputs)[-1].mean(dim=(2, 3))
+
+    def predict(self, inputs: torch.Tensor, data_samples: Dict[str, torch.Tensor]) -> List[dict]:
+        """Class probabilities of an evaluation batch, one dict per sample.
+
+        Args:
+            inputs: (N, 3, H, W) normalised images.
+            data_samples: ``{'gt_label': (N,), 'sample_idx': (N,)}``.
+
+        Returns:
+            ``[{'pred_score': (C,), 'pred_label', 'gt_label', 'sample_idx'}, ...]``.
+        """
+        scores = self.head.predict(self.extract_feat(inputs))
+        labels = scores.argmax(dim=1)
+        return [
+            dict(pred_score=s, pred_label=p, gt_label=g, sample_idx=i)
+            for s, p, g, i in zip(scores, labels, data_samples['gt_label'],
+                                  data_samples['sample_idx'])
+        ]
+
+    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.head(self.extract_feat(inputs))
+        raise RuntimeError(f'Invalid mode "{mode}": use "loss", "predict" or "tensor"')
+
+    def loss(self, inputs, data_samples) -> Dict[str, torch.Tensor]:
+        raise NotImplementedError

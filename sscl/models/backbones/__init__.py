@@ -1,0 +1,4 @@
+from .resnet import ResNet
+from .wide_resnet import WideResNet
+
+__all__ = ['ResNet', 'WideResNet']

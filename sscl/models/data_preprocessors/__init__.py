@@ -1,0 +1,3 @@
+from .data_preprocessor import SsclDataPreprocessor
+
+__all__ = ['SsclDataPreprocessor']

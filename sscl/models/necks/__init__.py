@@ -1,0 +1,3 @@
+from .mocov2_neck import MoCoV2Neck
+
+__all__ = ['MoCoV2Neck']
