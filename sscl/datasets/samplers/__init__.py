@@ -1,0 +1,3 @@
+from .semi_sampler import SemiSupervisedSampler
+
+__all__ = ['SemiSupervisedSampler']
