@@ -1,3 +1,4 @@
+from .co_calibration_hook import CoCalibrationHook
 from .weights_only_checkpoint_hook import WeightsOnlyCheckpointHook
 
-__all__ = ['WeightsOnlyCheckpointHook']
+__all__ = ['CoCalibrationHook', 'WeightsOnlyCheckpointHook']

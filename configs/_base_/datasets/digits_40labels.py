@@ -1,0 +1,49 @@
+# Semi-supervised digits: 4 labels per class (40 in all), the whole training set unlabeled.
+# Every batch holds B labeled and mu*B unlabeled images; an epoch is one pass over the
+# unlabeled set. Validation/test come from ./digits.py.
+_base_ = './digits.py'
+
+labeled_batch_size = 16
+mu = 4
+unlabeled_batch_size = labeled_batch_size * mu
+num_per_class = 4
+split_seed = 0  # the fold of the labeled draw
+
+weak_view = [dict(type='RandomCrop', size=32, padding=4, padding_mode='reflect')]
+strong_view = weak_view + [
+    dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, prob=0.8),
+    dict(type='GaussianBlur', kernel_size=3, sigma=(0.1, 2.0), prob=0.5),
+    dict(type='RandAugment', num_ops=2, magnitude=10),
+]
+labeled_pipeline = [dict(type='LoadImage'), *weak_view, dict(type='PackInputs')]
+unlabeled_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='MultiView', views=dict(weak=weak_view, strong=strong_view)),
+    dict(type='PackInputs'),
+]
+
+train_dataloader = dict(
+    _delete_=True,
+    batch_size=labeled_batch_size + unlabeled_batch_size,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(
+        type='SemiSupervisedSampler',
+        labeled_batch_size=labeled_batch_size,
+        unlabeled_batch_size=unlabeled_batch_size),
+    # mmengine's Runner looks collate functions up in the root registry: name the scope.
+    collate_fn=dict(type='sscl.semi_collate'),
+    dataset=dict(
+        type='SemiDataset',
+        labeled=dict(
+            type={{_base_.dataset_type}},
+            data_root={{_base_.data_root}},
+            data_prefix='train',
+            num_per_class=num_per_class,
+            split_seed=split_seed,
+            pipeline=labeled_pipeline),
+        unlabeled=dict(
+            type={{_base_.dataset_type}},
+            data_root={{_base_.data_root}},
+            data_prefix='train',
+            pipeline=unlabeled_pipeline)))

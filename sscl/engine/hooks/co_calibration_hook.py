@@ -1,0 +1,250 @@
+"""Offline refresh of prototypes, the pseudo-label table and the prototype mixture (SPEC §4)."""
+import time
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmcv.transforms import Compose
+from mmengine.dataset import DefaultSampler, default_collate
+from mmengine.dist import all_gather, all_reduce, get_rank, get_world_size, is_main_process
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.utils import ProgressBar
+from torch.utils.data import DataLoader, Dataset
+
+from sscl.registry import HOOKS
+
+
+class _PipelineView(Dataset):
+    """A dataset's samples read through another pipeline (the test pipeline)."""
+
+    def __init__(self, dataset, pipeline: Compose):
+        self.dataset, self.pipeline = dataset, pipeline
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, idx: int) -> dict:
+        return self.pipeline(self.dataset.get_data_info(idx))
+
+
+class _MixturePairs(Dataset):
+    """Pairs (labeled image of class c, unlabeled image near proto_c) with their λ and c."""
+
+    def __init__(self, labeled: Dataset, unlabeled: Dataset, pairs: np.ndarray):
+        self.labeled, self.unlabeled, self.pairs = labeled, unlabeled, pairs
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, i: int) -> dict:
+        li, ui, cls, lam = self.pairs[i]
+        return dict(a=self.labeled[int(li)]['inputs'], b=self.unlabeled[int(ui)]['inputs'],
+                    cls=int(cls), lam=float(lam))
+
+
+@HOOKS.register_module()
+class CoCalibrationHook(Hook):
+    """Rebuild SsCL's prototypes and offline pseudo-label table, with prototype mixture.
+
+    Before training (unless a resumed checkpoint already holds prototypes) and then every
+    ``interval`` epochs (or iterations with ``by_epoch=False``), on all ranks together:
+
+    1. embed the labeled set with E_q: prototype_c = normalised mean of class c (SPEC §2);
+    2. embed the unlabeled set: table[u] = argmax of the calibrated classifier probability;
+    3. prototype mixture (eq. 4): Ω_c = the ``num_nearest`` unlabeled samples assigned to c
+       that are nearest proto_c; n_c (labeled count of c) pairs x̂ = λ x_c + (1 − λ) x_near,
+       λ ~ Beta(α, α), are embedded and proto_c is recomputed over labeled + mixed embeddings;
+    4. push prototypes and table into the model on every rank and log pseudo-label accuracy,
+       nearest-prototype accuracy and the overlap (IoU) of their correct sets (Table 5).
+
+    Each rank embeds a shard; results are gathered and keyed by sample index, so every rank
+    ends with identical state. The samples are read through ``pipeline`` (the test pipeline).
+
+    Args:
+        pipeline: test pipeline used to read both sets (and the mixture's images).
+        interval: refresh period in epochs (or iterations).
+        by_epoch: count ``interval`` in epochs.
+        batch_size: embedding batch size per rank.
+        num_workers: dataloader workers of the refresh.
+        mixture: enable the prototype mixture.
+        mixture_alpha: α of Beta(α, α).
+        num_nearest: size of Ω_c; None = the labeled count of c.
+        seed: base seed of the mixture draws; a refresh at iteration i draws with seed + i,
+            identically on every rank and after a resume.
+    """
+    priority = 'HIGH'  # size the table before EMAHook copies the model
+
+    def __init__(self,
+                 pipeline: Sequence[dict],
+                 interval: int = 5,
+                 by_epoch: bool = True,
+                 batch_size: int = 256,
+                 num_workers: int = 2,
+                 mixture: bool = True,
+                 mixture_alpha: float = 1.0,
+                 num_nearest: Optional[int] = None,
+                 seed: int = 0):
+        self.pipeline = Compose(pipeline)
+        self.interval = interval
+        self.by_epoch = by_epoch
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.mixture = mixture
+        self.mixture_alpha = mixture_alpha
+        self.num_nearest = num_nearest
+        self.seed = seed
+
+    @staticmethod
+    def _model(runner):
+        return runner.model.module if is_model_wrapper(runner.model) else runner.model
+
+    def before_run(self, runner) -> None:
+        self._model(runner).init_pseudo_label_table(len(runner.train_dataloader.dataset.unlabeled))
+
+    def before_train(self, runner) -> None:
+        if not bool(self._model(runner).prototypes_ready):
+            self.refresh(runner)
+
+    def after_train_epoch(self, runner) -> None:
+        if self.by_epoch and self.every_n_epochs(runner, self.interval) and (
+                runner.epoch + 1 < runner.max_epochs):
+            self.refresh(runner)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if not self.by_epoch and self.every_n_train_iters(runner, self.interval):
+            self.refresh(runner)
+
+    # ---- the refresh ----------------------------------------------------------------------
+    def _loader(self, dataset: Dataset, collate=default_collate) -> DataLoader:
+        sampler = DefaultSampler(dataset, shuffle=False, round_up=True)
+        return DataLoader(dataset, batch_size=self.batch_size, sampler=sampler,
+                          num_workers=self.num_workers, collate_fn=collate)
+
+    @staticmethod
+    def _gather(parts: List[Dict[str, torch.Tensor]], size: int) -> Dict[str, torch.Tensor]:
+        """Concatenate this rank's batches, all-gather, and place rows by ``sample_idx``
+        (the padded duplicates of DefaultSampler write identical rows)."""
+        local = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+        gathered = {k: torch.cat(all_gather(v.contiguous())) for k, v in local.items()}
+        idx = gathered.pop('sample_idx')
+        out = {}
+        for k, v in gathered.items():
+            full = v.new_zeros((size, ) + v.shape[1:])
+            full[idx] = v
+            out[k] = full
+        return out
+
+    @torch.no_grad()
+    def _embed(self, runner, model, dataset: Dataset, desc: str,
+               assign: bool) -> Dict[str, torch.Tensor]:
+        """Embed a dataset through the test pipeline. With ``assign``, keep per sample the
+        calibrated pseudo label, its similarity to that class's prototype and the
+        nearest prototype instead of the embedding (O(N) memory for ImageNet)."""
+        parts = []
+        runner.logger.info(f'CoCalibrationHook: embedding the {desc} set ({len(dataset)})')
+        bar = ProgressBar(len(dataset)) if is_main_process() else None
+        for batch in self._loader(_PipelineView(dataset, self.pipeline)):
+            data = model.data_preprocessor(batch, False)
+            z, probs = model.embed(data['inputs'])
+            part = dict(sample_idx=data['data_samples']['sample_idx'],
+                        gt_label=data['data_samples']['gt_label'])
+            if assign:
+                assigned = model.calibrate(probs, z).argmax(dim=1)
+                sim = z @ model.prototypes.t()
+                part.update(assigned=assigned, nearest=sim.argmax(dim=1),
+                            sim_assigned=sim.gather(1, assigned[:, None])[:, 0])
+            else:
+                part['z'] = z.float()
+            parts.append(part)
+            if bar is not None:
+                bar.update(len(z) * get_world_size())
+        if bar is not None:
+            bar.file.write('\n')
+        return self._gather(parts, len(dataset))
+
+    def _mixture_pairs(self, labels: np.ndarray, assigned: np.ndarray, sim: np.ndarray,
+                       seed: int) -> np.ndarray:
+        """Rows (labeled index, unlabeled index, class, λ), identical on every rank."""
+        rng = np.random.default_rng(seed)
+        order = np.lexsort((-sim, assigned))  # by class, nearest first
+        starts = np.searchsorted(assigned[order], np.arange(labels.max() + 2))
+        rows = []
+        for c in range(labels.max() + 1):
+            members = np.flatnonzero(labels == c)
+            omega = order[starts[c]:starts[c + 1]][:self.num_nearest or len(members)]
+            if len(members) == 0 or len(omega) == 0:
+                continue
+            near = rng.choice(omega, size=len(members))
+            lam = rng.beta(self.mixture_alpha, self.mixture_alpha, size=len(members))
+            rows.append(np.stack([members, near, np.full(len(members), c), lam], axis=1))
+        return np.concatenate(rows) if rows else np.zeros((0, 4))
+
+    @torch.no_grad()
+    def _mixed_sums(self, model, labeled, unlabeled, pairs: np.ndarray, num_classes: int,
+                    device) -> torch.Tensor:
+        """Per-class sums (C, D) of the E_q embeddings of the mixed images (eq. 4)."""
+        sums = torch.zeros(num_classes, model.prototypes.size(1), device=device)
+        shard = pairs[get_rank()::get_world_size()]
+        if len(shard):
+            dataset = _MixturePairs(
+                _PipelineView(labeled, self.pipeline), _PipelineView(unlabeled, self.pipeline),
+                shard)
+            loader = DataLoader(dataset, batch_size=self.batch_size,
+                                num_workers=self.num_workers, collate_fn=default_collate)
+            for batch in loader:
+                a = model.data_preprocessor(dict(inputs=batch['a']), False)['inputs']
+                b = model.data_preprocessor(dict(inputs=batch['b']), False)['inputs']
+                lam = batch['lam'].to(a.device, a.dtype).view(-1, 1, 1, 1)
+                # Normalisation is affine, so mixing normalised pixels mixes raw pixels.
+                z, _ = model.embed(lam * a + (1 - lam) * b)
+                sums.index_add_(0, batch['cls'].to(device), z.float())
+        all_reduce(sums, op='sum')
+        return sums
+
+    def refresh(self, runner) -> None:
+        """Recompute prototypes and the pseudo-label table on every rank."""
+        start = time.perf_counter()
+        model = self._model(runner)
+        was_training = model.training
+        model.eval()
+        semi = runner.train_dataloader.dataset
+        num_classes = model.num_classes
+
+        lab = self._embed(runner, model, semi.labeled, 'labeled', assign=False)
+        labels = lab['gt_label']
+        sums = torch.zeros(num_classes, lab['z'].size(1), device=lab['z'].device)
+        sums.index_add_(0, labels, lab['z'])
+        model.set_prototypes(sums)
+
+        unl = self._embed(runner, model, semi.unlabeled, 'unlabeled', assign=True)
+        if self.mixture:
+            pairs = self._mixture_pairs(labels.cpu().numpy(), unl['assigned'].cpu().numpy(),
+                                        unl['sim_assigned'].cpu().numpy(),
+                                        self.seed + runner.iter)
+            sums = sums + self._mixed_sums(model, semi.labeled, semi.unlabeled, pairs,
+                                           num_classes, sums.device)
+            model.set_prototypes(sums)
+        model.set_pseudo_labels(unl['assigned'])
+        model.train(was_training)
+        self._log(runner, unl, time.perf_counter() - start)
+
+    @staticmethod
+    def _log(runner, unl: Dict[str, torch.Tensor], seconds: float) -> None:
+        """Table 5 diagnostics where the unlabeled ground truth is known."""
+        runner.message_hub.update_scalar('train/refresh_time', seconds)
+        known = unl['gt_label'] >= 0
+        msg = f'CoCalibrationHook: refresh took {seconds:.1f} s'
+        if known.any():
+            gt = unl['gt_label'][known]
+            pl_ok = unl['assigned'][known] == gt
+            proto_ok = unl['nearest'][known] == gt
+            union = (pl_ok | proto_ok).sum().clamp(min=1)
+            stats = dict(refresh_pl_acc=pl_ok.float().mean().item() * 100,
+                         refresh_proto_acc=proto_ok.float().mean().item() * 100,
+                         refresh_overlap=((pl_ok & proto_ok).sum() / union).item() * 100)
+            for k, v in stats.items():
+                runner.message_hub.update_scalar(f'train/{k}', v)
+            msg += ', ' + ', '.join(f'{k}: {v:.2f}' for k, v in stats.items())
+        runner.logger.info(msg)
