@@ -1,0 +1,73 @@
+# Semi-supervised ImageNet: a SimCLR labeled subset (1percent / 10percent, shipped in
+# sscl/data/imagenet_subsets) and the whole training set unlabeled. Per GPU: 8 labeled +
+# 32 unlabeled (x 32 GPUs = the paper's 256 + 1024).
+# Layout: data/imagenet/train/<wnid>/<wnid>_<n>.JPEG, data/imagenet/val/<wnid>/<image>.JPEG
+dataset_type = 'ImageFolder'
+data_root = 'data/imagenet'
+
+data_preprocessor = dict(
+    type='SsclDataPreprocessor', mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375))
+
+labeled_batch_size = 8
+mu = 4
+unlabeled_batch_size = labeled_batch_size * mu
+labeled_list = '10percent'
+
+weak_view = [
+    dict(type='RandomResizedCrop', size=224, scale=(0.2, 1.0), antialias=True),
+    dict(type='RandomHorizontalFlip'),
+]
+strong_view = weak_view + [
+    dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, prob=0.8),
+    dict(type='RandomGrayscale', p=0.2),
+    dict(type='GaussianBlur', kernel_size=23, sigma=(0.1, 2.0), prob=0.5),
+    dict(type='RandAugment', num_ops=2, magnitude=10),
+]
+labeled_pipeline = [dict(type='LoadImage'), *weak_view, dict(type='PackInputs')]
+unlabeled_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='MultiView', views=dict(weak=weak_view, strong=strong_view)),
+    dict(type='PackInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='Resize', size=256, antialias=True),
+    dict(type='CenterCrop', size=224),
+    dict(type='PackInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=labeled_batch_size + unlabeled_batch_size,
+    num_workers=10,
+    persistent_workers=True,
+    pin_memory=True,
+    prefetch_factor=4,
+    sampler=dict(
+        type='SemiSupervisedSampler',
+        labeled_batch_size=labeled_batch_size,
+        unlabeled_batch_size=unlabeled_batch_size),
+    # mmengine's Runner looks collate functions up in the root registry: name the scope.
+    collate_fn=dict(type='sscl.semi_collate'),
+    dataset=dict(
+        type='SemiDataset',
+        labeled=dict(
+            type=dataset_type,
+            data_root=data_root,
+            data_prefix='train',
+            labeled_list=labeled_list,
+            pipeline=labeled_pipeline),
+        unlabeled=dict(
+            type=dataset_type, data_root=data_root, data_prefix='train',
+            pipeline=unlabeled_pipeline)))
+val_dataloader = dict(
+    batch_size=64,
+    num_workers=8,
+    persistent_workers=True,
+    pin_memory=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(type=dataset_type, data_root=data_root, data_prefix='val',
+                 pipeline=test_pipeline))
+val_evaluator = dict(type='Accuracy', topk=(1, 5))
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator
