@@ -148,7 +148,8 @@ class SsCL(BaseClassifier):
         """p̂_b = normalise(p_b ⊙ w) (SPEC §2).
 
         ``mode='sample'``: w = p_s(u) / p̄_s; ``'global'``: w = p̄_s; None or no prototypes
-        yet: p̂_b = p_b. p̄_s is the mean of the filled rows of the window.
+        yet: p̂_b = p_b. p̄_s is the mean of the filled rows of the window (uniform while it
+        is empty), so the result does not depend on which samples share the batch.
 
         Args: probs (N, C) classifier probabilities, z (N, D) normalised E_q embeddings.
         Returns: (N, C) calibrated probabilities.
@@ -156,8 +157,9 @@ class SsCL(BaseClassifier):
         if self.calib_mode is None or z is None or not bool(self.prototypes_ready):
             return probs
         p_s = self.similarity_distribution(z)
-        filled = self.calib_window[:self.calib_count.clamp(min=1)]
-        p_bar = filled.mean(dim=0) if bool(self.calib_count > 0) else p_s.mean(dim=0)
+        # An empty window (the first refresh) counts as uniform: p̄_s = 1/C.
+        p_bar = self.calib_window[:self.calib_count].mean(dim=0) if bool(
+            self.calib_count > 0) else torch.full_like(p_s[0], 1.0 / p_s.size(1))
         weight = p_s / p_bar.clamp(min=1e-12) if self.calib_mode == 'sample' else p_bar
         calibrated = probs * weight
         return calibrated / calibrated.sum(dim=1, keepdim=True).clamp(min=1e-12)

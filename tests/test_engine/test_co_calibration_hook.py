@@ -1,0 +1,105 @@
+import os
+from types import SimpleNamespace
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from mmengine.logging import MessageHub, MMLogger
+from torchvision.io import write_png
+
+from sscl.datasets import SemiDataset
+from sscl.engine.hooks import CoCalibrationHook
+from sscl.registry import MODELS
+from sscl.utils import register_all_modules
+
+PIPE = [dict(type='LoadImage'), dict(type='PackInputs')]
+
+
+def make_folder(root):
+    g = torch.Generator().manual_seed(0)
+    for c in range(3):
+        os.makedirs(os.path.join(root, 'train', str(c)), exist_ok=True)
+        for i in range(7):  # 21 images: not divisible by 2 ranks (padding is exercised)
+            img = (torch.rand(3, 8, 8, generator=g) * 60 + 90 * c).to(torch.uint8)
+            write_png(img, os.path.join(root, 'train', str(c), f'{i}.png'))
+
+
+FIXED_PAIRS = torch.tensor([[0, 3, 0, 0.25], [1, 8, 0, 0.5], [2, 9, 1, 1.0], [4, 20, 2, 0.75],
+                            [5, 1, 2, 0.1]], dtype=torch.float64).numpy()
+
+
+def refresh_state(root, out_file=None, mixture=True):
+    register_all_modules()
+    torch.manual_seed(0)
+    model = MODELS.build(
+        dict(type='SsCL',
+             backbone=dict(type='WideResNet', depth=10, widen_factor=1, bn_momentum=0.1),
+             neck=dict(type='MoCoV2Neck', in_channels=64, hid_channels=16, out_channels=8),
+             head=dict(type='LinearClsHead', num_classes=3, in_channels=64),
+             num_classes=3, feat_dim=8, queue_len=8,
+             data_preprocessor=dict(type='SsclDataPreprocessor', mean=(128, ) * 3,
+                                    std=(64, ) * 3)))
+    folder = dict(type='ImageFolder', data_root=root, data_prefix='train', pipeline=PIPE)
+    semi = SemiDataset(labeled=dict(folder, num_per_class=2), unlabeled=folder)
+    runner = SimpleNamespace(
+        model=model, train_dataloader=SimpleNamespace(dataset=semi), iter=10,
+        logger=MMLogger.get_instance('test_hook'), message_hub=MessageHub.get_instance('hook'))
+    hook = CoCalibrationHook(pipeline=PIPE, batch_size=4, num_workers=0, mixture=mixture)
+    hook.before_run(runner)
+    hook.before_train(runner)
+    model.eval()
+    mixed = hook._mixed_sums(model, semi.labeled, semi.unlabeled, FIXED_PAIRS, 3,
+                             torch.device('cpu'))
+    state = dict(prototypes=model.prototypes.clone(), table=model.pseudo_labels.clone(),
+                 mixed=mixed,
+                 ready=bool(model.prototypes_ready),
+                 pl_acc=float(runner.message_hub.get_scalar('train/refresh_pl_acc').current()))
+    if out_file is not None:
+        torch.save(state, out_file)
+    return state, model, runner, hook
+
+
+def _worker(rank, world_size, root, init_file, out_dir):
+    dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank,
+                            world_size=world_size)
+    # Without the mixture: with a random model, near-tied similarities may order the
+    # nearest set differently; the mixture's sharded sums are checked on fixed pairs.
+    refresh_state(root, os.path.join(out_dir, f'rank{rank}.pth'), mixture=False)
+    dist.destroy_process_group()
+
+
+def test_refresh_sets_prototypes_table_and_diagnostics(tmp_path):
+    make_folder(str(tmp_path))
+    state, model, runner, hook = refresh_state(str(tmp_path))
+    assert state['ready'] and state['table'].shape == (21, )
+    assert ((state['table'] >= 0) & (state['table'] < 3)).all()
+    assert torch.allclose(state['prototypes'].norm(dim=1), torch.ones(3), atol=1e-5)
+    assert 0 <= state['pl_acc'] <= 100
+    # a resumed model that already holds prototypes is not refreshed again
+    model.prototypes.zero_()
+    hook.before_train(runner)
+    assert (model.prototypes == 0).all()
+
+
+def test_mixture_changes_the_prototypes(tmp_path):
+    make_folder(str(tmp_path))
+    with_mixture, *_ = refresh_state(str(tmp_path))
+    _, model, runner, hook = refresh_state(str(tmp_path))
+    hook.mixture = False
+    hook.refresh(runner)
+    assert not torch.allclose(model.prototypes, with_mixture['prototypes'])
+    assert torch.equal(model.pseudo_labels, with_mixture['table'])
+
+
+def test_two_gloo_processes_match_one(tmp_path):
+    root = str(tmp_path / 'data')
+    make_folder(root)
+    single, *_ = refresh_state(root, mixture=False)
+    mp.spawn(_worker, args=(2, root, str(tmp_path / 'init'), str(tmp_path)), nprocs=2)
+    for rank in range(2):
+        state = torch.load(tmp_path / f'rank{rank}.pth', weights_only=True)
+        assert torch.equal(state['table'], single['table'])
+        assert torch.allclose(state['prototypes'], single['prototypes'], atol=1e-5)
+        assert state['pl_acc'] == pytest.approx(single['pl_acc'])
+        assert torch.allclose(state['mixed'], single['mixed'], atol=1e-5)
