@@ -18,9 +18,10 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'),
 )
 
-# DDP that also runs with gloo on CPU-only machines.
+# DDP that also runs with gloo on CPU-only machines (the Runner looks wrappers up in the
+# root registry, hence the scope prefix).
 model_wrapper_cfg = dict(
-    type='SsclDistributedDataParallel', broadcast_buffers=False, find_unused_parameters=False)
+    type='sscl.SsclDistributedDataParallel', broadcast_buffers=False, find_unused_parameters=False)
 
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)

@@ -1,0 +1,41 @@
+import glob
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from sscl.registry import MODELS
+from sscl.utils import register_all_modules
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIGS = sorted(
+    f for f in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
+    if '_base_' not in f and osp.sep + 'det' + osp.sep not in f)
+
+
+def test_every_method_folder_has_configs():
+    folders = {osp.basename(osp.dirname(f)) for f in CONFIGS}
+    assert {'sscl', 'fixmatch', 'mocov2', 'supervised'} <= folders
+    assert osp.join(ROOT, 'configs', 'sscl', 'r50_imagenet_10pct.py') in CONFIGS
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=[osp.relpath(f, ROOT) for f in CONFIGS])
+def test_config_loads_and_builds_its_model(path):
+    register_all_modules()
+    cfg = Config.fromfile(path)
+    assert cfg.default_scope == 'sscl'
+    model = MODELS.build(cfg.model)
+    assert hasattr(model, 'backbone') and hasattr(model, 'head')
+    assert cfg.train_dataloader.batch_size > 0
+
+
+def test_imagenet_recipe_carries_table8_numbers():
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'sscl', 'r50_imagenet_10pct.py'))
+    m = cfg.model
+    assert (m.queue_len, m.feat_dim, m.momentum, m.num_positives) == (65536, 128, 0.999, 3)
+    assert (m.loss_ctr.gamma, m.loss_ctr.margin, m.loss_ctr.loss_weight) == (10.0, -0.25, 5.0)
+    assert (m.loss_pl.threshold, m.loss_pl.loss_weight) == (0.6, 10.0)
+    assert cfg.optim_wrapper.optimizer.lr == 0.4 and cfg.train_cfg.max_epochs == 800
+    assert cfg.auto_scale_lr.base_batch_size == 32 * (8 + 32)
+    one = Config.fromfile(osp.join(ROOT, 'configs', 'sscl', 'r50_imagenet_1pct.py')).model
+    assert (one.loss_ctr.loss_weight, one.loss_pl.loss_weight) == (10.0, 5.0)
