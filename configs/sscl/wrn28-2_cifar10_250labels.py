@@ -1,25 +1,4 @@
-# SsCL, CIFAR-10 with 250 labels (25 per class), WRN-28-2 (paper Table 8).
-# split_seed picks the fold (the paper reports the mean over 5 folds: 0-4).
-_base_ = [
-    '../_base_/models/sscl_wrn28-2.py',
-    '../_base_/datasets/cifar10_semi.py',
-    '../_base_/schedules/cifar10_sgd_cosine_200e.py',
-    '../_base_/default_runtime.py',
-]
+# SsCL, CIFAR-10 with 250 labels (25 per class): the 40-label recipe with more labels.
+_base_ = './wrn28-2_cifar10_40labels.py'
 
-split_seed = 0
-train_dataloader = dict(
-    dataset=dict(labeled=dict(num_per_class=25, split_seed=split_seed)))
-
-default_hooks = dict(checkpoint=dict(interval=5, max_keep_ckpts=3))
-custom_hooks = [
-    dict(type='EMAHook', momentum=0.001, priority='ABOVE_NORMAL'),
-    dict(
-        type='CoCalibrationHook',
-        pipeline={{_base_.test_pipeline}},
-        interval=5,
-        batch_size=512,
-        num_workers=4,
-        mixture=True,
-        mixture_alpha=1.0),
-]
+train_dataloader = dict(dataset=dict(labeled=dict(num_per_class=25)))

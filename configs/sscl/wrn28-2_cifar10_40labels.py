@@ -1,4 +1,5 @@
 # SsCL, CIFAR-10 with 40 labels (4 per class), WRN-28-2 (paper Table 8).
+# The 250- and 4000-label recipes inherit this file.
 # split_seed picks the fold (the paper reports the mean over 5 folds: 0-4).
 _base_ = [
     '../_base_/models/sscl_wrn28-2.py',
