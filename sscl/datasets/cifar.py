@@ -51,7 +51,10 @@ class CIFAR10(BaseImageDataset):
 
 @DATASETS.register_module()
 class CIFAR100(CIFAR10):
-    """CIFAR-100 from ``data_root/cifar-100-python`` (``train``, ``test``, ``meta``), fine labels."""
+    """CIFAR-100 from ``data_root/cifar-100-python`` (``train``, ``test``, ``meta``).
+
+    Labels are the 100 fine labels.
+    """
     base_folder = 'cifar-100-python'
     train_files = ('train', )
     test_files = ('test', )

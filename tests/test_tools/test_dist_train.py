@@ -34,7 +34,8 @@ def digits_like(root, per_class=6, size=32):
 def test_supervised_digits_two_processes_then_resume(tmp_path):
     data = str(tmp_path / 'digits')
     digits_like(data)
-    opts = [f'train_dataloader.dataset.data_root={data}', f'val_dataloader.dataset.data_root={data}',
+    opts = [f'train_dataloader.dataset.data_root={data}',
+            f'val_dataloader.dataset.data_root={data}',
             'train_dataloader.batch_size=8', 'default_hooks.checkpoint.interval=1',
             'default_hooks.checkpoint.save_best=None', *NO_WORKERS]
     work = tmp_path / 'work'

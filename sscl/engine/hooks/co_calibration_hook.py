@@ -4,7 +4,6 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from mmcv.transforms import Compose
 from mmengine.dataset import DefaultSampler, default_collate
 from mmengine.dist import all_gather, all_reduce, get_rank, get_world_size, is_main_process

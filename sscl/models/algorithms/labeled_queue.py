@@ -9,7 +9,8 @@ from mmengine.dist import all_gather, get_world_size
 class LabeledQueue(nn.Module):
     """Ring buffer of K keys with their labels (ground truth, or −1 for unlabeled samples).
 
-    The buffers ``queue`` (K, D), ``queue_labels`` (K,) and ``queue_ptr`` are part of the model's state dict, so checkpoints hold the queue exactly.
+    The buffers ``queue`` (K, D), ``queue_labels`` (K,) and ``queue_ptr`` are part of the
+    model's state dict, so checkpoints hold the queue exactly.
 
     Args:
         length: K.
