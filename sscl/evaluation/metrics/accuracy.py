@@ -1,5 +1,5 @@
 """Top-k classification accuracy."""
-from typing import Dict, List, Sequence
+from typing import Any, Dict, List, Sequence
 
 import torch
 from mmengine.evaluator import BaseMetric
@@ -16,6 +16,7 @@ class Accuracy(BaseMetric):
 
     Args:
         topk: the k values; results are reported as ``top{k}``.
+        **kwargs: ``collect_device`` and ``prefix`` of :class:`BaseMetric`.
     """
     default_prefix = 'accuracy'
 
@@ -23,13 +24,16 @@ class Accuracy(BaseMetric):
         super().__init__(**kwargs)
         self.topk = tuple(topk)
 
-    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+    def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
+        """Keep the CPU score (C,) and label of every sample of ``data_samples``."""
         for sample in data_samples:
             self.results.append(
-                dict(pred_score=sample['pred_score'].detach().cpu().float(),
-                     gt_label=int(sample['gt_label'])))
+                dict(
+                    pred_score=sample['pred_score'].detach().cpu().float(),
+                    gt_label=int(sample['gt_label'])))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        """Returns: ``{'top{k}': percent of samples whose label is among the k best}``."""
         scores = torch.stack([r['pred_score'] for r in results])
         labels = torch.tensor([r['gt_label'] for r in results])
         metrics = {}

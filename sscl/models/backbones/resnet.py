@@ -28,11 +28,17 @@ class ResNet(BaseModule):
     Args:
         depth: 18, 34, 50 or 101.
         out_indices: stages (0-3) whose outputs ``forward`` returns.
-        frozen_stages: freeze the stem and stages ``1..frozen_stages`` (-1: nothing).
-        norm_eval: keep every BatchNorm in eval mode during training.
+        frozen_stages: freeze the stem and stages ``1..frozen_stages`` (0: the stem only,
+            -1: nothing): no gradient, BatchNorm statistics fixed even in ``train()``.
+        norm_eval: keep every BatchNorm in eval mode during training (linear evaluation).
         zero_init_residual: zero the last BN of each residual branch.
         sync_bn: build ``nn.SyncBatchNorm`` layers (mmengine reverts them to BN when the run
             is not distributed).
+        init_cfg: mmengine initialisation config, e.g. ``Pretrained``; without one the
+            weights keep torchvision's initialisation.
+
+    Attributes:
+        out_channels: channels of the last stage, 512·expansion.
     """
 
     def __init__(self,
@@ -46,6 +52,8 @@ class ResNet(BaseModule):
         super().__init__(init_cfg=init_cfg)
         if depth not in _ARCH:
             raise ValueError(f'ResNet depth must be one of {sorted(_ARCH)}, got {depth}')
+        if not -1 <= frozen_stages <= len(_ARCH[depth][1]):
+            raise ValueError(f'frozen_stages must be in [-1, 4], got {frozen_stages}')
         block, layers = _ARCH[depth]
         net = TVResNet(
             block,
@@ -53,8 +61,8 @@ class ResNet(BaseModule):
             zero_init_residual=zero_init_residual,
             norm_layer=nn.SyncBatchNorm if sync_bn else nn.BatchNorm2d)
         self.conv1, self.bn1, self.relu, self.maxpool = net.conv1, net.bn1, net.relu, net.maxpool
-        self.layer1, self.layer2, self.layer3, self.layer4 = (net.layer1, net.layer2,
-                                                              net.layer3, net.layer4)
+        self.layer1, self.layer2 = net.layer1, net.layer2
+        self.layer3, self.layer4 = net.layer3, net.layer4
         self.out_indices = tuple(out_indices)
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
@@ -64,17 +72,15 @@ class ResNet(BaseModule):
     def _freeze_stages(self) -> None:
         if self.frozen_stages < 0:
             return
-        modules = [self.conv1, self.bn1] + [
-            getattr(self, f'layer{i}') for i in range(1, self.frozen_stages + 1)
-        ]
-        for m in modules:
+        stages = [getattr(self, f'layer{i}') for i in range(1, self.frozen_stages + 1)]
+        for m in (self.conv1, self.bn1, *stages):
             m.eval()
             for p in m.parameters():
                 p.requires_grad = False
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """Args: x (N, 3, H, W). Returns: stage outputs in ``out_indices``, the last
-        (N, 512·expansion, H/32, W/32)."""
+        """Args: x (N, 3, H, W). Returns: the outputs of the stages in ``out_indices``;
+        stage i is (N, 64·2^i·expansion, H/2^(i+2), W/2^(i+2))."""
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         outs = []
         for i in range(4):

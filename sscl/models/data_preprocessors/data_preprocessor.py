@@ -1,5 +1,5 @@
 """Move a batch to the device and normalise every image view there."""
-from typing import Any, Dict, Optional, Sequence, Union
+from typing import Any, Dict, Sequence, Union
 
 import torch
 from mmengine.model import BaseDataPreprocessor
@@ -21,16 +21,19 @@ class SsclDataPreprocessor(BaseDataPreprocessor):
         mean: per-channel RGB mean on the 0-255 scale.
         std: per-channel RGB std on the 0-255 scale.
         channels_last: return images in ``torch.channels_last`` memory format.
+        non_blocking: copy to the device asynchronously (pinned host memory).
     """
 
     def __init__(self,
                  mean: Sequence[float] = (123.675, 116.28, 103.53),
                  std: Sequence[float] = (58.395, 57.12, 57.375),
                  channels_last: bool = False,
-                 non_blocking: Optional[bool] = True):
+                 non_blocking: bool = True):
         super().__init__(non_blocking=non_blocking)
-        self.register_buffer('mean', torch.tensor(mean).view(-1, 1, 1), persistent=False)
-        self.register_buffer('std', torch.tensor(std).view(-1, 1, 1), persistent=False)
+        self.register_buffer(
+            'mean', torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1), persistent=False)
+        self.register_buffer(
+            'std', torch.tensor(std, dtype=torch.float32).view(-1, 1, 1), persistent=False)
         self.channels_last = channels_last
 
     def normalize(self, img: torch.Tensor) -> torch.Tensor:
@@ -41,6 +44,14 @@ class SsclDataPreprocessor(BaseDataPreprocessor):
         return img
 
     def forward(self, data: dict, training: bool = False) -> Dict[str, Any]:
+        """Args:
+            data: ``{'inputs': uint8 (N, 3, H, W) or {view: uint8 (N, 3, H, W)},
+            'data_samples': nested dict of tensors}`` as collated on the host.
+            training: unused; both modes normalise the same way.
+
+        Returns:
+            ``{'inputs': ..., 'data_samples': ...}`` on the device, images float normalised.
+        """
         data = self.cast_data(data)
         inputs = data['inputs']
         if isinstance(inputs, dict):

@@ -16,6 +16,7 @@ class LinearClsHead(BaseModule):
         num_classes: number of classes C.
         in_channels: pooled feature size.
         loss: config of the supervised loss (eq. 1).
+        init_cfg: mmengine initialisation config.
     """
 
     def __init__(self,
