@@ -6,6 +6,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 from mmengine.logging import MessageHub, MMLogger
+from mmengine.runner import BaseLoop
 from torchvision.io import write_png
 
 from sscl.datasets import SemiDataset
@@ -14,6 +15,12 @@ from sscl.registry import MODELS
 from sscl.utils import register_all_modules
 
 PIPE = [dict(type='LoadImage'), dict(type='PackInputs')]
+
+
+class _BuiltLoop(BaseLoop):
+
+    def run(self):
+        pass
 
 
 def make_folder(root):
@@ -25,44 +32,53 @@ def make_folder(root):
             write_png(img, os.path.join(root, 'train', str(c), f'{i}.png'))
 
 
-FIXED_PAIRS = torch.tensor([[0, 3, 0, 0.25], [1, 8, 0, 0.5], [2, 9, 1, 1.0], [4, 20, 2, 0.75],
-                            [5, 1, 2, 0.1]], dtype=torch.float64).numpy()
+FIXED_PAIRS = torch.tensor(
+    [[0, 3, 0, 0.25], [1, 8, 0, 0.5], [2, 9, 1, 1.0], [4, 20, 2, 0.75], [5, 1, 2, 0.1]],
+    dtype=torch.float64).numpy()
 
 
 def refresh_state(root, out_file=None, mixture=True):
     register_all_modules()
     torch.manual_seed(0)
     model = MODELS.build(
-        dict(type='SsCL',
-             backbone=dict(type='WideResNet', depth=10, widen_factor=1, bn_momentum=0.1),
-             neck=dict(type='MoCoV2Neck', in_channels=64, hid_channels=16, out_channels=8),
-             head=dict(type='LinearClsHead', num_classes=3, in_channels=64),
-             num_classes=3, feat_dim=8, queue_len=8,
-             data_preprocessor=dict(type='SsclDataPreprocessor', mean=(128, ) * 3,
-                                    std=(64, ) * 3)))
+        dict(
+            type='SsCL',
+            backbone=dict(type='WideResNet', depth=10, widen_factor=1, bn_momentum=0.1),
+            neck=dict(type='MoCoV2Neck', in_channels=64, hid_channels=16, out_channels=8),
+            head=dict(type='LinearClsHead', num_classes=3, in_channels=64),
+            num_classes=3,
+            feat_dim=8,
+            queue_len=8,
+            data_preprocessor=dict(type='SsclDataPreprocessor', mean=(128, ) * 3, std=(64, ) * 3)))
     folder = dict(type='ImageFolder', data_root=root, data_prefix='train', pipeline=PIPE)
     semi = SemiDataset(labeled=dict(folder, num_per_class=2), unlabeled=folder)
     runner = SimpleNamespace(
-        model=model, train_dataloader=SimpleNamespace(dataset=semi), iter=10,
-        logger=MMLogger.get_instance('test_hook'), message_hub=MessageHub.get_instance('hook'))
+        model=model,
+        train_dataloader=SimpleNamespace(dataset=semi),
+        iter=10,
+        _train_loop=_BuiltLoop.__new__(_BuiltLoop),  # Runner.train() has built its loop
+        logger=MMLogger.get_instance('test_hook'),
+        message_hub=MessageHub.get_instance('hook'))
     hook = CoCalibrationHook(pipeline=PIPE, batch_size=4, num_workers=0, mixture=mixture)
     hook.before_run(runner)
     hook.before_train(runner)
     model.eval()
     mixed = hook._mixed_sums(model, semi.labeled, semi.unlabeled, FIXED_PAIRS, 3,
                              torch.device('cpu'))
-    state = dict(prototypes=model.prototypes.clone(), table=model.pseudo_labels.clone(),
-                 mixed=mixed,
-                 ready=bool(model.prototypes_ready),
-                 pl_acc=float(runner.message_hub.get_scalar('train/refresh_pl_acc').current()))
+    state = dict(
+        prototypes=model.prototypes.clone(),
+        table=model.pseudo_labels.clone(),
+        mixed=mixed,
+        ready=bool(model.prototypes_ready),
+        pl_acc=float(runner.message_hub.get_scalar('train/refresh_pl_acc').current()))
     if out_file is not None:
         torch.save(state, out_file)
     return state, model, runner, hook
 
 
 def _worker(rank, world_size, root, init_file, out_dir):
-    dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank,
-                            world_size=world_size)
+    dist.init_process_group(
+        'gloo', init_method=f'file://{init_file}', rank=rank, world_size=world_size)
     # Without the mixture: with a random model, near-tied similarities may order the
     # nearest set differently; the mixture's sharded sums are checked on fixed pairs.
     refresh_state(root, os.path.join(out_dir, f'rank{rank}.pth'), mixture=False)
@@ -80,6 +96,12 @@ def test_refresh_sets_prototypes_table_and_diagnostics(tmp_path):
     model.prototypes.zero_()
     hook.before_train(runner)
     assert (model.prototypes == 0).all()
+
+
+def test_test_run_does_not_build_the_training_set():
+    model = SimpleNamespace(init_pseudo_label_table=None)  # calling it would fail
+    runner = SimpleNamespace(model=model, _train_loop=dict(type='EpochBasedTrainLoop'))
+    CoCalibrationHook(pipeline=PIPE).before_run(runner)
 
 
 def test_mixture_changes_the_prototypes(tmp_path):

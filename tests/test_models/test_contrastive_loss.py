@@ -45,8 +45,8 @@ def test_finite_at_extreme_similarities(gamma):
     for pos, neg in (([-1.0], [1.0] * 1000), ([1.0], [-1.0] * 1000)):
         pos_t = torch.tensor([pos], requires_grad=True)
         neg_t = torch.tensor([neg], requires_grad=True)
-        value = loss(pos_t, torch.ones_like(pos_t), torch.ones_like(pos_t, dtype=torch.bool),
-                     neg_t, torch.ones_like(neg_t, dtype=torch.bool))
+        value = loss(pos_t, torch.ones_like(pos_t), torch.ones_like(pos_t, dtype=torch.bool), neg_t,
+                     torch.ones_like(neg_t, dtype=torch.bool))
         value.backward()
         assert torch.isfinite(value) and torch.isfinite(pos_t.grad).all()
         assert torch.isfinite(neg_t.grad).all()
@@ -75,8 +75,8 @@ def test_single_positive_unit_alpha_is_margin_infonce():
 
 def test_masked_entries_have_no_effect():
     loss = MultiPosMarginContrastiveLoss(gamma=5.0)
-    full = run(loss, [0.4, 0.9], [1.0, 1.0], [0.3, 0.95], pos_mask=[True, False],
-               neg_mask=[True, False])
+    full = run(
+        loss, [0.4, 0.9], [1.0, 1.0], [0.3, 0.95], pos_mask=[True, False], neg_mask=[True, False])
     small = run(loss, [0.4], [1.0], [0.3])
     assert full.item() == pytest.approx(small.item())
 

@@ -1,6 +1,11 @@
+import os
+
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 
 from sscl.models.algorithms import LabeledQueue
+from sscl.models.utils import forward_with_shuffle_bn
 
 
 def test_wrap_around_keeps_labels_aligned_with_keys():
@@ -34,3 +39,40 @@ def test_zero_positives():
     queue = LabeledQueue(length=4, dim=2)
     idx, valid = queue.class_positives(torch.tensor([0, 1]), num_positives=0)
     assert idx.shape == (2, 0) and valid.shape == (2, 0)
+
+
+def _worker(rank, world_size, init_file, out_dir):
+    dist.init_process_group(
+        'gloo', init_method=f'file://{init_file}', rank=rank, world_size=world_size)
+    torch.manual_seed(rank)  # different seeds: the permutation must come from rank 0
+    queue = LabeledQueue(length=7, dim=2)
+    labels = torch.arange(3) + 10 * rank
+    queue.enqueue(torch.stack([labels.float(), -labels.float()], dim=1), labels)
+    x = torch.arange(4 * 3, dtype=torch.float).view(4, 3) + 100 * rank
+    seen = []
+
+    def rowwise(batch):
+        seen.append(batch.clone())
+        return batch * 2
+
+    out = forward_with_shuffle_bn(rowwise, x)
+    torch.save(
+        dict(queue=queue.state_dict(), out=out, x=x, seen=seen[0]),
+        os.path.join(out_dir, f'rank{rank}.pth'))
+    dist.destroy_process_group()
+
+
+def test_two_ranks_share_the_queue_and_shuffle_bn_restores_order(tmp_path):
+    mp.spawn(_worker, args=(2, str(tmp_path / 'init'), str(tmp_path)), nprocs=2)
+    states = [torch.load(tmp_path / f'rank{r}.pth', weights_only=True) for r in range(2)]
+    for state in states:
+        # keys of both ranks, in rank order, identical on every rank
+        assert state['queue']['queue_labels'][:6].tolist() == [0, 1, 2, 10, 11, 12]
+        assert state['queue']['queue_ptr'].item() == 6
+        assert torch.equal(state['queue']['queue'][:6, 0].long(),
+                           state['queue']['queue_labels'][:6])
+        assert torch.equal(state['out'], state['x'] * 2)
+    # each rank encoded a shard of the joint batch: together they saw all 8 rows once
+    seen = torch.cat([s['seen'] for s in states])
+    joint = torch.cat([s['x'] for s in states])
+    assert sorted(seen[:, 0].tolist()) == sorted(joint[:, 0].tolist())

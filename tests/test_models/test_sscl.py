@@ -1,6 +1,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from sscl.registry import MODELS
 from sscl.utils import register_all_modules
@@ -41,6 +42,7 @@ def test_calibration_modes_on_hand_example():
     model = build()
     model.set_prototypes(torch.eye(3, 8))
     model.calib_window[:2] = torch.tensor([[0.5, 0.25, 0.25], [0.3, 0.45, 0.25]])
+    model.calib_window[2:] = 5.0  # rows not filled yet must not count
     model.calib_count.fill_(2)
     probs = torch.tensor([[0.2, 0.3, 0.5]])
     z = F.normalize(torch.tensor([[1.0, 1.0, 0, 0, 0, 0, 0, 0]]), dim=1)
@@ -88,25 +90,33 @@ def test_train_step_updates_queue_encoder_and_window():
     assert (model.queue.queue_labels[12:] == samples['labeled']['gt_label']).all()
     assert (model.queue.queue_labels[:8] == -1).all()
     assert model.calib_count.item() == 2
-    assert any(not torch.equal(a, b) for a, b in zip(key_before,
-                                                     model.momentum_encoder.parameters()))
+    assert any(not torch.equal(a, b)
+               for a, b in zip(key_before, model.momentum_encoder.parameters()))
     assert all(not p.requires_grad for p in model.momentum_encoder.parameters())
 
 
-def test_training_steps_lower_the_loss():
+def test_training_steps_lower_every_loss():
     torch.manual_seed(0)
-    model = build(loss_pl=None, num_positives=0, calibration=dict(mode=None))
+    model = build()
+    model.init_pseudo_label_table(8)
+    model.set_prototypes(torch.randn(3, 8))
+    model.set_pseudo_labels(torch.tensor([0, 1, 2, 0, 1, 2, 0, 1]))
     optim = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     inputs, samples = semi_batch()
+    model.loss(inputs, samples)  # fill the queue with real keys
+    # The same batch every step: hold the queue fixed, or its own earlier keys (label -1)
+    # would become hard negatives of the unlabeled queries.
+    queue = {k: v.clone() for k, v in model.queue.state_dict().items()}
     history = []
-    for _ in range(15):
+    for _ in range(10):
+        model.queue.load_state_dict(queue)
         losses = model.loss(inputs, samples)
-        total = losses['loss_sup'] + losses['loss_ctr']
         optim.zero_grad()
-        total.backward()
+        sum(v for k, v in losses.items() if 'loss' in k).backward()
         optim.step()
-        history.append(losses['loss_sup'].item())
-    assert history[-1] < 0.5 * history[0]
+        history.append({k: v.item() for k, v in losses.items() if 'loss' in k})
+    for key in ('loss_sup', 'loss_pl', 'loss_ctr'):
+        assert history[-1][key] < 0.5 * history[0][key], key
 
 
 def test_fixmatch_configuration_has_no_key_encoder():
@@ -119,8 +129,8 @@ def test_fixmatch_configuration_has_no_key_encoder():
 def test_predict_format():
     model = build().eval()
     x = torch.randn(2, 3, 16, 16)
-    out = model(x, dict(gt_label=torch.tensor([1, 2]), sample_idx=torch.tensor([5, 6])),
-                mode='predict')
+    out = model(
+        x, dict(gt_label=torch.tensor([1, 2]), sample_idx=torch.tensor([5, 6])), mode='predict')
     assert len(out) == 2 and out[1]['sample_idx'] == 6 and out[1]['gt_label'] == 2
     assert out[0]['pred_score'].shape == (3, )
     assert torch.allclose(out[0]['pred_score'].sum(), torch.tensor(1.0))
@@ -138,3 +148,88 @@ def test_state_dict_round_trip_with_other_table_size():
     for key, value in state.items():
         assert torch.equal(fresh.state_dict()[key], value), key
     assert bool(fresh.prototypes_ready)
+
+
+def test_empty_window_counts_as_uniform():
+    model = build(calibration=dict(mode='global', temperature=0.1, window=4))
+    model.set_prototypes(torch.eye(3, 8))
+    probs = torch.tensor([[0.2, 0.3, 0.5]])
+    assert torch.allclose(model.calibrate(probs, torch.randn(1, 8)), probs)
+
+
+def test_window_fills_only_once_prototypes_exist():
+    model = build()
+    model.init_pseudo_label_table(8)
+    inputs, samples = semi_batch()
+    model.loss(inputs, samples)
+    assert model.calib_count.item() == 0 and (model.calib_window == 0).all()
+    model.set_prototypes(torch.randn(3, 8))
+    for _ in range(5):  # window t = 4: wraps around
+        model.loss(inputs, samples)
+    assert model.calib_count.item() == 4 and model.calib_ptr.item() == 1
+    assert torch.allclose(model.calib_window.sum(dim=1), torch.ones(4))
+
+
+class _HostSyncSpy(TorchDispatchMode):
+    """Records the ops that read a device tensor back to the host (they block a GPU)."""
+    SYNCING = (torch.ops.aten._local_scalar_dense.default, torch.ops.aten.nonzero.default,
+               torch.ops.aten.masked_select.default, torch.ops.aten.item.default)
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func in self.SYNCING:
+            self.calls.append(str(func))
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize('ready', [False, True])
+@pytest.mark.parametrize('mode', ['sample', 'global'])
+def test_training_step_never_syncs_with_the_host(ready, mode):
+    model = build(calibration=dict(mode=mode, temperature=0.1, window=4))
+    model.init_pseudo_label_table(8)
+    if ready:
+        model.set_prototypes(torch.randn(3, 8))
+        model.set_pseudo_labels(torch.tensor([0, 1, 2, 0, 1, 2, 0, -1]))
+    inputs, samples = semi_batch()
+    with _HostSyncSpy() as spy:
+        losses = model.loss(inputs, samples)
+        sum(v for k, v in losses.items() if 'loss' in k).backward()
+    assert spy.calls == []
+
+
+def test_zero_loss_weight_switches_a_branch_off():
+    model = build(
+        loss_ctr=dict(type='MultiPosMarginContrastiveLoss', loss_weight=0.0),
+        loss_pl=dict(type='PseudoLabelCrossEntropyLoss', loss_weight=0.0))
+    assert not hasattr(model, 'momentum_encoder') and not hasattr(model, 'queue')
+    assert set(model.loss(*semi_batch())) == {'loss_sup'}
+
+
+def test_calibration_needs_a_neck():
+    with pytest.raises(ValueError, match='neck'):
+        build(neck=None, loss_ctr=None)
+
+
+def test_init_weights_starts_the_key_encoder_as_a_copy():
+    model = build(
+        backbone=dict(
+            type='WideResNet',
+            depth=10,
+            widen_factor=1,
+            bn_momentum=0.1,
+            init_cfg=dict(type='Kaiming', layer='Conv2d')))
+    model.init_weights()
+    key = model.momentum_encoder.state_dict()
+    for name, value in model.backbone.state_dict().items():
+        assert torch.equal(key['backbone.' + name], value), name
+    for name, value in model.neck.state_dict().items():
+        assert torch.equal(key['neck.' + name], value), name
+
+
+def test_tensor_mode_returns_logits():
+    model = build().eval()
+    assert model(torch.randn(2, 3, 16, 16), mode='tensor').shape == (2, 3)
+    assert model.extract_feat(torch.randn(2, 3, 16, 16)).shape == (2, 64)

@@ -9,6 +9,7 @@ from mmengine.dataset import DefaultSampler, default_collate
 from mmengine.dist import all_gather, all_reduce, get_rank, get_world_size, is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.runner import BaseLoop
 from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader, Dataset
 
@@ -39,8 +40,11 @@ class _MixturePairs(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         li, ui, cls, lam = self.pairs[i]
-        return dict(a=self.labeled[int(li)]['inputs'], b=self.unlabeled[int(ui)]['inputs'],
-                    cls=int(cls), lam=float(lam))
+        return dict(
+            a=self.labeled[int(li)]['inputs'],
+            b=self.unlabeled[int(ui)]['inputs'],
+            cls=int(cls),
+            lam=float(lam))
 
 
 @HOOKS.register_module()
@@ -99,27 +103,42 @@ class CoCalibrationHook(Hook):
     def _model(runner):
         return runner.model.module if is_model_wrapper(runner.model) else runner.model
 
+    @staticmethod
+    def _is_training(runner) -> bool:
+        # Runner.train() builds its loop before `before_run`; test()/val() leave it a config
+        # (or None). mmengine's LoggerHook tells the modes apart by the same attribute.
+        return isinstance(runner._train_loop, BaseLoop)
+
     def before_run(self, runner) -> None:
-        self._model(runner).init_pseudo_label_table(len(runner.train_dataloader.dataset.unlabeled))
+        """Size the table before EMAHook copies the model (a test run loads its size with
+        the checkpoint instead, without building the training set)."""
+        if self._is_training(runner):
+            self._model(runner).init_pseudo_label_table(
+                len(runner.train_dataloader.dataset.unlabeled))
 
     def before_train(self, runner) -> None:
         if not bool(self._model(runner).prototypes_ready):
             self.refresh(runner)
 
     def after_train_epoch(self, runner) -> None:
-        if self.by_epoch and self.every_n_epochs(runner, self.interval) and (
-                runner.epoch + 1 < runner.max_epochs):
+        last = runner.epoch + 1 >= runner.max_epochs  # nothing left to train with it
+        if self.by_epoch and self.every_n_epochs(runner, self.interval) and not last:
             self.refresh(runner)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        if not self.by_epoch and self.every_n_train_iters(runner, self.interval):
+        last = runner.iter + 1 >= runner.max_iters
+        if not self.by_epoch and self.every_n_train_iters(runner, self.interval) and not last:
             self.refresh(runner)
 
     # ---- the refresh ----------------------------------------------------------------------
     def _loader(self, dataset: Dataset, collate=default_collate) -> DataLoader:
         sampler = DefaultSampler(dataset, shuffle=False, round_up=True)
-        return DataLoader(dataset, batch_size=self.batch_size, sampler=sampler,
-                          num_workers=self.num_workers, collate_fn=collate)
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            sampler=sampler,
+            num_workers=self.num_workers,
+            collate_fn=collate)
 
     @staticmethod
     def _gather(parts: List[Dict[str, torch.Tensor]], size: int) -> Dict[str, torch.Tensor]:
@@ -147,13 +166,16 @@ class CoCalibrationHook(Hook):
         for batch in self._loader(_PipelineView(dataset, self.pipeline)):
             data = model.data_preprocessor(batch, False)
             z, probs = model.embed(data['inputs'])
-            part = dict(sample_idx=data['data_samples']['sample_idx'],
-                        gt_label=data['data_samples']['gt_label'])
+            part = dict(
+                sample_idx=data['data_samples']['sample_idx'],
+                gt_label=data['data_samples']['gt_label'])
             if assign:
                 assigned = model.calibrate(probs, z).argmax(dim=1)
                 sim = z @ model.prototypes.t()
-                part.update(assigned=assigned, nearest=sim.argmax(dim=1),
-                            sim_assigned=sim.gather(1, assigned[:, None])[:, 0])
+                part.update(
+                    assigned=assigned,
+                    nearest=sim.argmax(dim=1),
+                    sim_assigned=sim.gather(1, assigned[:, None])[:, 0])
             else:
                 part['z'] = z.float()
             parts.append(part)
@@ -164,13 +186,14 @@ class CoCalibrationHook(Hook):
         return self._gather(parts, len(dataset))
 
     def _mixture_pairs(self, labels: np.ndarray, assigned: np.ndarray, sim: np.ndarray,
-                       seed: int) -> np.ndarray:
-        """Rows (labeled index, unlabeled index, class, λ), identical on every rank."""
+                       num_classes: int, seed: int) -> np.ndarray:
+        """Rows (labeled index, unlabeled index, class, λ), identical on every rank: each
+        labeled sample of class c is mixed once with a random member of Ω_c (eq. 4)."""
         rng = np.random.default_rng(seed)
         order = np.lexsort((-sim, assigned))  # by class, nearest first
-        starts = np.searchsorted(assigned[order], np.arange(labels.max() + 2))
+        starts = np.searchsorted(assigned[order], np.arange(num_classes + 1))
         rows = []
-        for c in range(labels.max() + 1):
+        for c in range(num_classes):
             members = np.flatnonzero(labels == c)
             omega = order[starts[c]:starts[c + 1]][:self.num_nearest or len(members)]
             if len(members) == 0 or len(omega) == 0:
@@ -190,8 +213,11 @@ class CoCalibrationHook(Hook):
             dataset = _MixturePairs(
                 _PipelineView(labeled, self.pipeline), _PipelineView(unlabeled, self.pipeline),
                 shard)
-            loader = DataLoader(dataset, batch_size=self.batch_size,
-                                num_workers=self.num_workers, collate_fn=default_collate)
+            loader = DataLoader(
+                dataset,
+                batch_size=self.batch_size,
+                num_workers=self.num_workers,
+                collate_fn=default_collate)
             for batch in loader:
                 a = model.data_preprocessor(dict(inputs=batch['a']), False)['inputs']
                 b = model.data_preprocessor(dict(inputs=batch['b']), False)['inputs']
@@ -217,13 +243,15 @@ class CoCalibrationHook(Hook):
         sums.index_add_(0, labels, lab['z'])
         model.set_prototypes(sums)
 
+        # SPEC §4 order: the table (step 2) and Ω_c (step 3) both use the labeled-only
+        # prototypes of this refresh; the mixture then refines the prototypes the step uses.
         unl = self._embed(runner, model, semi.unlabeled, 'unlabeled', assign=True)
         if self.mixture:
             pairs = self._mixture_pairs(labels.cpu().numpy(), unl['assigned'].cpu().numpy(),
-                                        unl['sim_assigned'].cpu().numpy(),
+                                        unl['sim_assigned'].cpu().numpy(), num_classes,
                                         self.seed + runner.iter)
-            sums = sums + self._mixed_sums(model, semi.labeled, semi.unlabeled, pairs,
-                                           num_classes, sums.device)
+            sums = sums + self._mixed_sums(model, semi.labeled, semi.unlabeled, pairs, num_classes,
+                                           sums.device)
             model.set_prototypes(sums)
         model.set_pseudo_labels(unl['assigned'])
         model.train(was_training)
@@ -240,9 +268,10 @@ class CoCalibrationHook(Hook):
             pl_ok = unl['assigned'][known] == gt
             proto_ok = unl['nearest'][known] == gt
             union = (pl_ok | proto_ok).sum().clamp(min=1)
-            stats = dict(refresh_pl_acc=pl_ok.float().mean().item() * 100,
-                         refresh_proto_acc=proto_ok.float().mean().item() * 100,
-                         refresh_overlap=((pl_ok & proto_ok).sum() / union).item() * 100)
+            stats = dict(
+                refresh_pl_acc=pl_ok.float().mean().item() * 100,
+                refresh_proto_acc=proto_ok.float().mean().item() * 100,
+                refresh_overlap=((pl_ok & proto_ok).sum() / union).item() * 100)
             for k, v in stats.items():
                 runner.message_hub.update_scalar(f'train/{k}', v)
             msg += ', ' + ', '.join(f'{k}: {v:.2f}' for k, v in stats.items())

@@ -1,6 +1,6 @@
 """SsCL: semi-supervised contrastive learning (paper section 3, SPEC sections 1-3)."""
 import copy
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -15,31 +15,39 @@ from .labeled_queue import LabeledQueue
 CALIBRATION_MODES = ('sample', 'global', None)
 
 
+def _build_loss(cfg: Optional[dict]) -> Optional[nn.Module]:
+    """Build a loss branch; ``None`` or ``loss_weight=0`` switches the branch off."""
+    if cfg is None or cfg.get('loss_weight', 1.0) == 0:
+        return None
+    return MODELS.build(cfg)
+
+
 @MODELS.register_module()
 class SsCL(BaseClassifier):
     """One backbone trained with ``L = L_sup + λ_pl L_pl + λ_ctr L_ctr`` (eq. 3).
 
     Query encoder E_q = ``backbone`` → pool → ``neck``; classifier = ``head`` on the pooled
-    feature; key encoder E_k = ``momentum_encoder`` (a momentum copy of backbone + neck); a
-    :class:`LabeledQueue` of keys with labels. ``loss_pl=None`` drops the pseudo-label branch
-    (MoCo v2 baseline with ``num_positives=0``); ``loss_ctr=None`` drops the contrastive branch
-    (FixMatch with ``calibration=dict(mode=None)``).
+    feature (its ``loss`` config is L_sup, eq. 1); key encoder E_k = ``momentum_encoder``
+    (a momentum copy of backbone + neck); a :class:`LabeledQueue` of keys with labels.
+    A loss branch set to None (or ``loss_weight=0``) is off: FixMatch is ``loss_ctr=None,
+    calibration=dict(mode=None)``; the MoCo v2 baseline is ``loss_pl=None, num_positives=0``.
 
     Persistent state (registered buffers, so checkpoints and resume need no extra code):
     the queue, ``prototypes`` (C, D) and ``prototypes_ready``, the offline ``pseudo_labels``
     table (N_unlabeled,), and the calibration window ``calib_window`` (t, C) with
     ``calib_ptr``/``calib_count``. :class:`CoCalibrationHook` writes prototypes and table.
+    Nothing in the training step reads a tensor back to the host.
 
     Args:
-        backbone, neck, head: component configs.
+        backbone, neck, head: component configs (``neck`` may be None without ``loss_ctr``).
         num_classes: C.
         feat_dim: embedding size D of the neck.
         queue_len: K.
         momentum: key encoder momentum m.
         num_positives: P class positives per query taken from the queue.
-        self_paced: weight class positives by α_p = clamp(cos(z, proto_c), 0, 1).
-        loss_pl: pseudo-label loss config or None.
-        loss_ctr: contrastive loss config or None.
+        self_paced: weight class positives by α_p = clamp(cos(q, proto_c), 0, 1).
+        loss_pl: pseudo-label loss config (eq. 2) or None.
+        loss_ctr: contrastive loss config (eq. 5) or None.
         calibration: ``mode`` ('sample', 'global' or None), ``temperature`` T_s, ``window`` t.
         shuffle_bn: shuffle the key encoder's batch across ranks (no-op in one process).
     """
@@ -57,27 +65,29 @@ class SsCL(BaseClassifier):
                  loss_pl: Optional[dict] = dict(
                      type='PseudoLabelCrossEntropyLoss', threshold=0.6, loss_weight=10.0),
                  loss_ctr: Optional[dict] = dict(
-                     type='MultiPosMarginContrastiveLoss', gamma=10.0, margin=-0.25,
+                     type='MultiPosMarginContrastiveLoss',
+                     gamma=10.0,
+                     margin=-0.25,
                      loss_weight=5.0),
                  calibration: dict = dict(mode='sample', temperature=0.1, window=128),
                  shuffle_bn: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(backbone, head, data_preprocessor, init_cfg)
-        if calibration.get('mode') not in CALIBRATION_MODES:
+        self.calib_mode = calibration.get('mode')
+        if self.calib_mode not in CALIBRATION_MODES:
             raise ValueError(f'calibration.mode must be one of {CALIBRATION_MODES}, '
-                             f'got {calibration.get("mode")!r}')
-        if loss_ctr is not None and neck is None:
-            raise ValueError('the contrastive loss needs a neck')
+                             f'got {self.calib_mode!r}')
+        self.loss_pl = _build_loss(loss_pl)
+        self.loss_ctr = _build_loss(loss_ctr)
+        if neck is None and (self.loss_ctr is not None or self.calib_mode is not None):
+            raise ValueError('the contrastive loss and co-calibration need a neck (E_q)')
         self.neck = MODELS.build(neck) if neck is not None else None
         self.num_classes = num_classes
         self.momentum = momentum
         self.num_positives = num_positives
         self.self_paced = self_paced
         self.shuffle_bn = shuffle_bn
-        self.loss_pl = MODELS.build(loss_pl) if loss_pl is not None else None
-        self.loss_ctr = MODELS.build(loss_ctr) if loss_ctr is not None else None
-        self.calib_mode = calibration.get('mode')
         self.calib_temperature = calibration.get('temperature', 0.1)
 
         if self.loss_ctr is not None:
@@ -88,16 +98,25 @@ class SsCL(BaseClassifier):
         self.register_buffer('prototypes', torch.zeros(num_classes, feat_dim))
         self.register_buffer('prototypes_ready', torch.zeros((), dtype=torch.bool))
         self.register_buffer('pseudo_labels', torch.zeros(0, dtype=torch.long))
-        self.register_buffer('calib_window', torch.zeros(calibration.get('window', 128),
-                                                         num_classes))
+        self.register_buffer('calib_window',
+                             torch.zeros(calibration.get('window', 128), num_classes))
         self.register_buffer('calib_ptr', torch.zeros((), dtype=torch.long))
         self.register_buffer('calib_count', torch.zeros((), dtype=torch.long))
+
+    def init_weights(self) -> None:
+        """Initialise E_q, then start E_k as its exact copy (MoCo)."""
+        super().init_weights()
+        if self.loss_ctr is not None:
+            self.momentum_encoder['backbone'].load_state_dict(self.backbone.state_dict())
+            self.momentum_encoder['neck'].load_state_dict(self.neck.state_dict())
 
     # ---- state written by CoCalibrationHook -------------------------------------------
     def init_pseudo_label_table(self, num_unlabeled: int) -> None:
         """Size the offline pseudo-label table (−1 = not assigned yet)."""
         if self.pseudo_labels.numel() != num_unlabeled:
-            self.pseudo_labels = torch.full((num_unlabeled, ), -1, dtype=torch.long,
+            self.pseudo_labels = torch.full((num_unlabeled, ),
+                                            -1,
+                                            dtype=torch.long,
                                             device=self.prototypes.device)
 
     @torch.no_grad()
@@ -108,7 +127,7 @@ class SsCL(BaseClassifier):
 
     @torch.no_grad()
     def set_pseudo_labels(self, labels: torch.Tensor) -> None:
-        """Args: labels (N_unlabeled,) assigned class of every unlabeled sample."""
+        """Args: labels (N_unlabeled,) assigned class of every unlabeled sample, by index."""
         self.init_pseudo_label_table(labels.numel())
         self.pseudo_labels.copy_(labels)
 
@@ -121,7 +140,7 @@ class SsCL(BaseClassifier):
 
     # ---- embeddings and co-calibration (SPEC §2) ------------------------------------------
     @torch.no_grad()
-    def embed(self, inputs: torch.Tensor):
+    def embed(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """E_q embeddings and classifier probabilities without gradient.
 
         Args: inputs (N, 3, H, W) normalised images.
@@ -132,78 +151,106 @@ class SsCL(BaseClassifier):
 
     def similarity_distribution(self, z: torch.Tensor) -> torch.Tensor:
         """p_s = softmax(cos(z, proto) / T_s). Args: z (N, D) normalised. Returns: (N, C)."""
-        return (z @ self.prototypes.t() / self.calib_temperature).softmax(dim=1)
+        return (z @ self.prototypes.t().to(z.dtype) / self.calib_temperature).softmax(dim=1)
+
+    def _window_mean(self) -> torch.Tensor:
+        """p̄_s (C,): mean of the filled rows of the window; uniform 1/C while it is empty,
+        so the first refresh does not depend on which samples share a batch."""
+        size = self.calib_window.size(0)
+        filled = torch.arange(size, device=self.calib_window.device) < self.calib_count
+        mean = (self.calib_window * filled[:, None]).sum(dim=0) / self.calib_count.clamp(min=1)
+        return torch.where(self.calib_count > 0, mean, torch.full_like(mean, 1 / mean.numel()))
 
     @torch.no_grad()
     def _update_window(self, p_s: torch.Tensor) -> None:
-        """Push the batch-mean p_s (averaged over ranks) into the t-batch ring buffer."""
-        batch_mean = p_s.mean(dim=0)
+        """Push the batch-mean p_s (C,), averaged over ranks, into the t-batch ring buffer.
+        Only once prototypes exist (before that p_s is uniform and meaningless)."""
+        batch_mean = p_s.float().mean(dim=0)
         all_reduce(batch_mean, op='mean')
-        self.calib_window[self.calib_ptr] = batch_mean
-        self.calib_ptr.copy_((self.calib_ptr + 1) % self.calib_window.size(0))
-        self.calib_count.copy_((self.calib_count + 1).clamp(max=self.calib_window.size(0)))
+        ready, ptr = self.prototypes_ready, self.calib_ptr.view(1)
+        row = torch.where(ready, batch_mean, self.calib_window.index_select(0, ptr)[0])
+        self.calib_window.index_copy_(0, ptr, row[None])
+        size = self.calib_window.size(0)
+        self.calib_ptr.copy_((self.calib_ptr + ready.long()) % size)
+        self.calib_count.copy_((self.calib_count + ready.long()).clamp(max=size))
 
     @torch.no_grad()
-    def calibrate(self, probs: torch.Tensor, z: Optional[torch.Tensor]) -> torch.Tensor:
-        """p̂_b = normalise(p_b ⊙ w) (SPEC §2).
+    def calibrate(self, probs: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """p̂_b = normalise(p_b ⊙ w) (SPEC §2); the step and the hook both use this.
 
-        ``mode='sample'``: w = p_s(u) / p̄_s; ``'global'``: w = p̄_s; None or no prototypes
-        yet: p̂_b = p_b. p̄_s is the mean of the filled rows of the window (uniform while it
-        is empty), so the result does not depend on which samples share the batch.
+        ``mode='sample'``: w = p_s(z) / p̄_s; ``'global'``: w = p̄_s; None, or no prototypes
+        yet: p̂_b = p_b.
 
         Args: probs (N, C) classifier probabilities, z (N, D) normalised E_q embeddings.
         Returns: (N, C) calibrated probabilities.
         """
-        if self.calib_mode is None or z is None or not bool(self.prototypes_ready):
+        if self.calib_mode is None:
             return probs
-        p_s = self.similarity_distribution(z)
-        # An empty window (the first refresh) counts as uniform: p̄_s = 1/C.
-        p_bar = self.calib_window[:self.calib_count].mean(dim=0) if bool(
-            self.calib_count > 0) else torch.full_like(p_s[0], 1.0 / p_s.size(1))
-        weight = p_s / p_bar.clamp(min=1e-12) if self.calib_mode == 'sample' else p_bar
-        calibrated = probs * weight
-        return calibrated / calibrated.sum(dim=1, keepdim=True).clamp(min=1e-12)
+        p_bar = self._window_mean()
+        tiny = torch.finfo(p_bar.dtype).tiny
+        if self.calib_mode == 'sample':
+            weight = self.similarity_distribution(z).float() / p_bar.clamp(min=tiny)
+        else:
+            weight = p_bar[None]
+        calibrated = probs.float() * weight
+        calibrated = calibrated / calibrated.sum(dim=1, keepdim=True).clamp(min=tiny)
+        # A device-side choice instead of `if prototypes_ready:` keeps the step sync-free.
+        return torch.where(self.prototypes_ready, calibrated, probs.float())
 
     # ---- training step ------------------------------------------------------------------
     @torch.no_grad()
     def _momentum_update(self) -> None:
         """E_k ← m E_k + (1 − m) E_q, parameters only (E_k keeps its own BN statistics)."""
         query = list(self.backbone.parameters()) + list(self.neck.parameters())
-        key = list(self.momentum_encoder.parameters())
-        torch._foreach_mul_(key, self.momentum)
-        torch._foreach_add_(key, query, alpha=1 - self.momentum)
+        key = list(self.momentum_encoder['backbone'].parameters()) + list(
+            self.momentum_encoder['neck'].parameters())
+        torch._foreach_lerp_(key, query, 1 - self.momentum)
 
     def _encode_keys(self, x: torch.Tensor) -> torch.Tensor:
+        """k = normalise(E_k(x)) (N, D), with shuffle-BN across ranks when enabled."""
+
         def key_encoder(imgs: torch.Tensor) -> torch.Tensor:
             feats = self.momentum_encoder['backbone'](imgs)[-1].mean(dim=(2, 3))
             return F.normalize(self.momentum_encoder['neck'](feats), dim=1)
 
         if self.shuffle_bn:
             return forward_with_shuffle_bn(key_encoder, x)
-        with torch.no_grad():
-            return key_encoder(x)
+        return key_encoder(x)
+
+    @torch.no_grad()
+    def _pseudo_label_targets(self, weak: torch.Tensor) -> torch.Tensor:
+        """p̂_b (μB, C): calibrated classifier probabilities of the weak view (SPEC §1.2)."""
+        feats = self.extract_feat(weak)
+        probs = self.head(feats).softmax(dim=1)
+        if self.calib_mode is None:
+            return probs
+        z = F.normalize(self.neck(feats), dim=1)
+        self._update_window(self.similarity_distribution(z))
+        return self.calibrate(probs, z)
 
     def _contrastive_loss(self, q: torch.Tensor, k: torch.Tensor,
                           classes: torch.Tensor) -> torch.Tensor:
         """L_ctr (eq. 5) of queries q (N, D) with own keys k (N, D) against the queue.
 
         Positives: the own key (α = 1) and up to P queue keys labeled ``classes`` (α_p =
-        clamp(cos(q, proto_c), 0, 1) when self-paced). Negatives: queue entries whose label is
-        not the query's class (all entries for class −1).
+        clamp(cos(q, proto_c), 0, 1) when self-paced, 1 before the first refresh). Negatives:
+        queue entries whose label is not the query's class (all entries for class −1).
         """
         # A copy: the enqueue after this loss overwrites the queue before backward.
-        queue, queue_labels = self.queue.queue.clone(), self.queue.queue_labels.clone()
+        queue = self.queue.queue.to(q.dtype, copy=True)
+        queue_labels = self.queue.queue_labels
         neg_sim = q @ queue.t()
+        neg_mask = (queue_labels[None, :] != classes[:, None]) | (classes[:, None] < 0)
         idx, valid = self.queue.class_positives(classes, self.num_positives)
         own = (q * k).sum(dim=1, keepdim=True)
         pos_sim = torch.cat([own, neg_sim.gather(1, idx)], dim=1)
         pos_mask = torch.cat([torch.ones_like(own, dtype=torch.bool), valid], dim=1)
-        alpha = torch.ones_like(pos_sim)
-        if self.self_paced and self.num_positives > 0 and bool(self.prototypes_ready):
-            proto = self.prototypes[classes.clamp(min=0)]
-            alpha[:, 1:] = (q.detach() * proto).sum(dim=1, keepdim=True).clamp(0, 1)
-        neg_mask = (queue_labels[None, :] != classes[:, None]) | (classes[:, None] < 0)
-        return self.loss_ctr(pos_sim, alpha, pos_mask, neg_sim, neg_mask)
+        alpha = torch.ones_like(idx, dtype=pos_sim.dtype)
+        if self.self_paced:
+            cos = (q.detach() * self.prototypes[classes.clamp(min=0)]).sum(dim=1, keepdim=True)
+            alpha = torch.where(self.prototypes_ready, cos.clamp(0, 1), 1.0).expand_as(alpha)
+        pos_weight = torch.cat([torch.ones_like(own), alpha.to(own.dtype)], dim=1)
+        return self.loss_ctr(pos_sim, pos_weight, pos_mask, neg_sim, neg_mask)
 
     def loss(self, inputs: Dict[str, torch.Tensor],
              data_samples: Dict[str, Dict[str, torch.Tensor]]) -> Dict[str, torch.Tensor]:
@@ -224,36 +271,36 @@ class SsCL(BaseClassifier):
 
         feats = self.extract_feat(torch.cat([x, strong]))
         logits = self.head(feats)
-        losses = dict(loss_sup=self.head.loss_module(logits[:b], labels))
+        losses = dict(loss_sup=self.head.loss_module(logits[:b], labels))  # eq. 1
 
-        if self.loss_pl is not None:
-            with torch.no_grad():
-                feats_w = self.extract_feat(weak)
-                probs = self.head(feats_w).softmax(dim=1)
-                z_w = F.normalize(self.neck(feats_w), dim=1) if self.neck is not None else None
-                if z_w is not None and self.calib_mode is not None and bool(
-                        self.prototypes_ready):
-                    self._update_window(self.similarity_distribution(z_w))
-                probs = self.calibrate(probs, z_w)
-            losses['loss_pl'], mask = self.loss_pl(logits[b:], probs)
-            losses.update(self._pseudo_label_stats(probs, mask, unlabeled['gt_label']))
+        if self.loss_pl is not None:  # eq. 2
+            targets = self._pseudo_label_targets(weak)
+            losses['loss_pl'], mask = self.loss_pl(logits[b:], targets)
+            losses.update(self._pseudo_label_stats(targets, mask, unlabeled['gt_label']))
 
-        if self.loss_ctr is not None:
+        if self.loss_ctr is not None:  # eq. 5
+            # The labeled set has one (weak) view per sample: its queries and keys both come
+            # from it; unlabeled queries are strong views, their keys the weak views.
             q = F.normalize(self.neck(feats), dim=1)
             with torch.no_grad():
+                # MoCo's order: update E_k, then encode keys (SPEC §1.3 lists the update after
+                # the loss; across iterations the two orders differ only by one step).
                 self._momentum_update()
                 k = self._encode_keys(torch.cat([x, weak]))
-            assigned = self.pseudo_labels[unlabeled['sample_idx']] if self.pseudo_labels.numel(
-            ) else torch.full_like(unlabeled['sample_idx'], -1)
+            no_class = torch.full_like(unlabeled['sample_idx'], -1)
+            assigned = self.pseudo_labels[unlabeled['sample_idx']] if len(
+                self.pseudo_labels) else no_class
             losses['loss_ctr'] = self._contrastive_loss(q, k, torch.cat([labels, assigned]))
-            self.queue.enqueue(k, torch.cat([labels, torch.full_like(assigned, -1)]))
+            # Keys enter the queue with ground truth (labeled) or −1 (unlabeled), SPEC §1.
+            self.queue.enqueue(k, torch.cat([labels, no_class]))
         return losses
 
     @staticmethod
     @torch.no_grad()
     def _pseudo_label_stats(probs: torch.Tensor, mask: torch.Tensor,
                             gt: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """Mask rate, and accuracy of the confident pseudo labels where ground truth is known."""
+        """Mask rate, and accuracy of the confident pseudo labels where ground truth is known
+        (a diagnostic: the unlabeled ground truth never enters a loss)."""
         known = (gt >= 0).float() * mask
         correct = (probs.argmax(dim=1) == gt).float() * known
         return dict(pl_mask_rate=mask.mean(), pl_acc=correct.sum() / known.sum().clamp(min=1))

@@ -41,7 +41,7 @@ class MultiPosMarginContrastiveLoss(nn.Module):
         neg_inf = torch.finfo(neg_sim.dtype).min
         neg_logits = (self.gamma * (neg_sim + self.margin)).masked_fill(~neg_mask, neg_inf)
         pos_logits = (-self.gamma * pos_weight.detach() * pos_sim).masked_fill(
-            ~pos_mask, torch.finfo(pos_sim.dtype).min)
-        loss = F.softplus(
-            torch.logsumexp(neg_logits, dim=1) + torch.logsumexp(pos_logits, dim=1))
+            ~pos_mask,
+            torch.finfo(pos_sim.dtype).min)
+        loss = F.softplus(torch.logsumexp(neg_logits, dim=1) + torch.logsumexp(pos_logits, dim=1))
         return self.loss_weight * loss.mean()
