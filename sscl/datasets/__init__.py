@@ -1,5 +1,6 @@
 """Dataset readers, the semi-supervised wrapper and sampler, transforms and collate."""
 from . import samplers, transforms  # noqa: F401
+from .base_dataset import BaseImageDataset
 from .cifar import CIFAR10, CIFAR100
 from .image_folder import ImageFolder
 from .list_file_dataset import ListFileDataset
@@ -7,5 +8,6 @@ from .semi_collate import semi_collate
 from .semi_dataset import SemiDataset
 
 __all__ = [
-    'CIFAR10', 'CIFAR100', 'ImageFolder', 'ListFileDataset', 'SemiDataset', 'semi_collate'
+    'BaseImageDataset', 'CIFAR10', 'CIFAR100', 'ImageFolder', 'ListFileDataset', 'SemiDataset',
+    'semi_collate'
 ]

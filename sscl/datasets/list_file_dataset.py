@@ -1,28 +1,37 @@
 """List-file reader: ``relative/path.JPEG label`` per line, or SimCLR subset lists."""
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Set
+import re
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from sscl.registry import DATASETS
-from .base_dataset import BaseImageDataset, resolve_subset_file
+from .base_dataset import (IMG_EXTENSIONS, BaseImageDataset, find_classes, read_lines,
+                           resolve_subset_file)
 
 
 @DATASETS.register_module()
 class ListFileDataset(BaseImageDataset):
-    """Images named by a list file under ``data_root/data_prefix``.
+    """Images named by a list file, under ``data_root/data_prefix``.
 
-    A line is either ``relative/path.JPEG label`` (ImageNet ``meta/train.txt`` style) or a
-    bare ImageNet file name ``n01440764_10026.JPEG`` (the SimCLR subset lists, e.g.
-    ``ann_file='10percent'``): its class is the wnid before ``_`` and its path
-    ``<wnid>/<file name>``; labels index the sorted class folders of the image folder (or
-    ``classes``).
+    A line is one of
+
+    * ``relative/path.JPEG label`` (ImageNet ``meta/train.txt`` style);
+    * ``n01440764_10026.JPEG`` (the SimCLR subset lists, e.g. ``ann_file='10percent'``): the
+      class is the wnid before ``_`` and the path ``<wnid>/<file name>``;
+    * ``<class>/<image>`` without a label: the class is the first folder of the path.
+
+    Unlabeled lines take their label from the class list: ``classes`` (names or a file), or
+    the sorted sub-folders of the image folder.
 
     Args:
-        ann_file: the list file (``'1percent'``/``'10percent'`` name the shipped lists).
+        ann_file: the list file (``'1percent'``/``'10percent'`` name the shipped lists;
+            a relative path is read under ``data_root``).
         data_root: dataset root, e.g. ``data/imagenet``.
         data_prefix: the image folder under ``data_root``, e.g. ``'train'``.
         num_classes: labels must lie in ``[0, num_classes)``; defaults to the class count.
-        check_files: check that every listed image exists (one directory scan per folder).
+        check_files: check that every listed image exists (one directory scan per folder,
+            fast for the 1.28 M ImageNet images).
+        **kwargs: see :class:`BaseImageDataset` and mmengine's ``BaseDataset``.
     """
 
     def __init__(self,
@@ -40,54 +49,56 @@ class ListFileDataset(BaseImageDataset):
             data_prefix=dict(img_path=data_prefix),
             **kwargs)
 
-    def _class_names(self) -> List[str]:
-        classes = self._metainfo.get('classes')
-        if classes:
-            return list(classes)
-        root = self.data_prefix['img_path']
-        return sorted(e.name for e in os.scandir(root) if e.is_dir()) if osp.isdir(root) else []
-
     def load_samples(self) -> List[dict]:
-        if not osp.isfile(self.ann_file):
-            raise FileNotFoundError(f'list file not found: {self.ann_file}')
-        classes = self._class_names()
-        class_idx = {c: i for i, c in enumerate(classes)}
-        num_classes = self.num_classes or len(classes) or None
         root = self.data_prefix['img_path']
+        classes = self._class_list(root)
+        num_classes = self.num_classes or len(classes)
+        class_idx = {c: i for i, c in enumerate(classes)}
         listing: Dict[str, Set[str]] = {}
         samples = []
-        with open(self.ann_file) as f:
-            for lineno, line in enumerate(f, 1):
-                where = f'{self.ann_file}:{lineno}'
-                parts = line.split()
-                if not parts:
-                    continue
-                if len(parts) == 1:
-                    rel, wnid = parts[0], parts[0].split('_')[0]
-                    if wnid not in class_idx:
-                        raise ValueError(f'{where}: class "{wnid}" of "{rel}" is not a class '
-                                         f'folder of {root}')
-                    rel, label = f'{wnid}/{rel}', class_idx[wnid]
-                elif len(parts) == 2 and parts[1].lstrip('-').isdigit():
-                    rel, label = parts[0], int(parts[1])
-                else:
-                    raise ValueError(f'{where}: malformed line "{line.strip()}"; expected '
-                                     '"relative/path label" or an ImageNet file name')
-                if num_classes is not None and not 0 <= label < num_classes:
-                    raise ValueError(f'{where}: label {label} is outside [0, {num_classes})')
-                path = osp.join(root, rel)
-                if self.check_files and not self._exists(path, listing):
-                    raise FileNotFoundError(f'{where}: image not found: {path}')
-                samples.append(dict(img_path=path, gt_label=label))
+        for lineno, line in read_lines(self.ann_file, 'ann_file'):
+            where = f'{self.ann_file}:{lineno}'
+            rel, label = self._parse(line, where, class_idx)
+            if num_classes and not 0 <= label < num_classes:
+                raise ValueError(f'{where}: label {label} is outside [0, {num_classes})')
+            if not rel.lower().endswith(IMG_EXTENSIONS):
+                raise ValueError(f'{where}: "{rel}" is not a {"/".join(IMG_EXTENSIONS)} image')
+            path = osp.join(root, rel)
+            if self.check_files and not self._exists(path, listing):
+                raise FileNotFoundError(f'{where}: image not found: {path}')
+            samples.append(dict(img_path=path, gt_label=label))
+        if not classes and num_classes:
+            classes = [str(i) for i in range(num_classes)]
         if classes:
             self._metainfo['classes'] = tuple(classes)
-        elif num_classes:
-            self._metainfo['classes'] = tuple(str(i) for i in range(num_classes))
         return samples
+
+    def _class_list(self, root: str) -> Sequence[str]:
+        classes = self._metainfo.get('classes') or (find_classes(root) if osp.isdir(root) else [])
+        if self.num_classes and classes and len(classes) != self.num_classes:
+            raise ValueError(f'num_classes={self.num_classes} but there are {len(classes)} '
+                             f'classes (class folders of {root} or `classes`)')
+        return classes
+
+    @staticmethod
+    def _parse(line: str, where: str, class_idx: Dict[str, int]) -> Tuple[str, int]:
+        """``(relative path, label)`` of one list line."""
+        parts = line.split()
+        if len(parts) == 2 and re.fullmatch(r'-?\d+', parts[1]):
+            return parts[0], int(parts[1])
+        if len(parts) != 1:
+            raise ValueError(f'{where}: malformed line "{line}"; expected "relative/path label", '
+                             'a relative path or an ImageNet file name')
+        rel = parts[0]
+        cls = rel.split('/')[0] if '/' in rel else rel.split('_')[0]
+        if cls not in class_idx:
+            raise ValueError(f'{where}: class "{cls}" of "{rel}" is not a known class (class '
+                             'folders of the image folder or `classes`)')
+        return (rel if '/' in rel else f'{cls}/{rel}'), class_idx[cls]
 
     @staticmethod
     def _exists(path: str, listing: Dict[str, Set[str]]) -> bool:
-        """``os.path.exists`` with one ``scandir`` per folder (fast for 1.28 M files)."""
+        """``os.path.exists`` with one ``scandir`` per folder."""
         folder, name = osp.split(path)
         if folder not in listing:
             listing[folder] = {e.name for e in os.scandir(folder)} if osp.isdir(folder) else set()

@@ -1,35 +1,47 @@
-"""A labeled and an unlabeled dataset read through one index space."""
+"""The labeled and the unlabeled training sets read through one index space."""
 from typing import Union
 
-from mmengine.dataset import BaseDataset
-from torch.utils.data import Dataset
+from mmengine.dataset import BaseDataset, ConcatDataset
 
 from sscl.registry import DATASETS
 
 
 @DATASETS.register_module()
-class SemiDataset(Dataset):
-    """Indices ``[0, len(labeled))`` read the labeled set, the rest the unlabeled set.
+class SemiDataset(ConcatDataset):
+    """``ConcatDataset([labeled, unlabeled])``: indices ``[0, len(labeled))`` read the labeled
+    set, the following ones the unlabeled set.
 
-    ``SemiSupervisedSampler`` composes batches of B labeled then μB unlabeled indices.
+    ``SemiSupervisedSampler`` composes batches of B labeled then μB unlabeled indices. Both
+    sets must have the same class list.
 
     Args:
-        labeled: labeled dataset (config or object), e.g. with ``num_per_class`` set.
-        unlabeled: unlabeled dataset (config or object), usually the full training set with a
-            two-view pipeline; its ``sample_idx`` indexes the model's pseudo-label table.
+        labeled: labeled dataset (config or object), e.g. with ``num_per_class`` or
+            ``labeled_list`` set and a single-view pipeline.
+        unlabeled: unlabeled dataset (config or object), usually the whole training set with
+            a two-view pipeline; its ``sample_idx`` indexes the model's pseudo-label table.
+        lazy_init: defer loading the annotations to ``full_init``.
     """
 
-    def __init__(self, labeled: Union[dict, BaseDataset], unlabeled: Union[dict, BaseDataset]):
-        self.labeled = DATASETS.build(labeled) if isinstance(labeled, dict) else labeled
-        self.unlabeled = DATASETS.build(unlabeled) if isinstance(unlabeled, dict) else unlabeled
+    def __init__(self,
+                 labeled: Union[dict, BaseDataset],
+                 unlabeled: Union[dict, BaseDataset],
+                 lazy_init: bool = False):
+        datasets = [DATASETS.build(d) if isinstance(d, dict) else d for d in (labeled, unlabeled)]
+        lab_classes, unl_classes = (d.metainfo.get('classes') for d in datasets)
+        if None not in (lab_classes, unl_classes) and lab_classes != unl_classes:
+            raise ValueError(f'the labeled and unlabeled sets have different classes: '
+                             f'{_head(lab_classes)} vs {_head(unl_classes)}')
+        super().__init__(datasets, lazy_init=lazy_init)
 
     @property
-    def metainfo(self) -> dict:
-        return self.labeled.metainfo
+    def labeled(self) -> BaseDataset:
+        return self.datasets[0]
 
-    def __len__(self) -> int:
-        return len(self.labeled) + len(self.unlabeled)
+    @property
+    def unlabeled(self) -> BaseDataset:
+        return self.datasets[1]
 
-    def __getitem__(self, idx: int) -> dict:
-        n = len(self.labeled)
-        return self.labeled[idx] if idx < n else self.unlabeled[idx - n]
+
+def _head(classes: tuple) -> str:
+    """The first class names, for an error message."""
+    return f'{len(classes)} classes {list(classes[:5])}{" ..." if len(classes) > 5 else ""}'

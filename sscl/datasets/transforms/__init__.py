@@ -1,5 +1,12 @@
-from .formatting import MultiView, PackInputs
+from .formatting import PackInputs
 from .loading import LoadImage
-from .torchvision_ops import OPS, TorchVisionTransform
+from .multi_view import MultiView
+from .torchvision_ops import (CenterCrop, ColorJitter, GaussianBlur, NamedTorchVision, RandAugment,
+                              RandomCrop, RandomGrayscale, RandomHorizontalFlip, RandomResizedCrop,
+                              Resize, TorchVision)
 
-__all__ = ['LoadImage', 'MultiView', 'OPS', 'PackInputs', 'TorchVisionTransform']
+__all__ = [
+    'CenterCrop', 'ColorJitter', 'GaussianBlur', 'LoadImage', 'MultiView', 'NamedTorchVision',
+    'PackInputs', 'RandAugment', 'RandomCrop', 'RandomGrayscale', 'RandomHorizontalFlip',
+    'RandomResizedCrop', 'Resize', 'TorchVision'
+]

@@ -1,37 +1,26 @@
-"""Several views of one decoded image, and the final packing of a sample."""
-import copy
-from typing import Dict, List
-
-from mmcv.transforms import BaseTransform, Compose
+"""The last transform of every pipeline: the sample format of docs/design.md."""
+import torch
+from mmcv.transforms import BaseTransform
 
 from sscl.registry import TRANSFORMS
 
 
 @TRANSFORMS.register_module()
-class MultiView(BaseTransform):
-    """Cut several views from one decoded image: ``results['img']`` becomes a dict.
+class PackInputs(BaseTransform):
+    """Pack a sample for ``default_collate`` / ``semi_collate``.
 
-    Args:
-        views: view name → list of transform configs, e.g.
-            ``dict(weak=[crop, flip], strong=[crop, flip, jitter, ..., RandAugment])``.
+    Returns:
+        ``{'inputs': uint8 (3, H, W), or {view: uint8 (3, H, W)} after MultiView,
+        'data_samples': {'gt_label': int (-1 unknown), 'sample_idx': int}}``.
     """
 
-    def __init__(self, views: Dict[str, List[dict]]):
-        self.views = {name: Compose(pipeline) for name, pipeline in views.items()}
-
     def transform(self, results: dict) -> dict:
-        results['img'] = {
-            name: pipeline(copy.copy(results))['img']
-            for name, pipeline in self.views.items()
-        }
-        return results
-
-
-@TRANSFORMS.register_module()
-class PackInputs(BaseTransform):
-    """``{'inputs': img tensor or dict of views, 'data_samples': {'gt_label', 'sample_idx'}}``."""
-
-    def transform(self, results: dict) -> dict:
+        img = results['img']
+        views = img.values() if isinstance(img, dict) else [img]
+        if not all(isinstance(v, torch.Tensor) for v in views):
+            raise TypeError('PackInputs packs image tensors; put LoadImage first in the pipeline '
+                            f'(got {type(img).__name__})')
         return dict(
-            inputs=results['img'],
-            data_samples=dict(gt_label=results['gt_label'], sample_idx=results['sample_idx']))
+            inputs=img,
+            data_samples=dict(
+                gt_label=int(results['gt_label']), sample_idx=int(results['sample_idx'])))

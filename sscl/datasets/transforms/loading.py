@@ -1,4 +1,6 @@
 """Decode an image once into an RGB uint8 tensor."""
+import os.path as osp
+
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
@@ -9,21 +11,35 @@ from sscl.registry import TRANSFORMS
 
 @TRANSFORMS.register_module()
 class LoadImage(BaseTransform):
-    """Read ``img_path`` (or take the in-memory ``img`` array) into ``img``: uint8 (3, H, W).
+    """Read ``img_path`` (or convert the in-memory ``img`` array) into ``img``.
 
-    Decoding uses torchvision.io (libjpeg-turbo / libpng), always to RGB.
+    Files are decoded with ``torchvision.io.decode_image`` (libjpeg-turbo / libpng / libwebp)
+    to RGB whatever their colour mode; in-memory arrays (CIFAR) are uint8 ``(H, W, 3)`` or
+    greyscale ``(H, W)``/``(H, W, 1)``.
+
+    Returns:
+        ``results`` with ``img``: uint8 tensor ``(3, H, W)``.
     """
 
     def transform(self, results: dict) -> dict:
-        if 'img' in results:
-            img = np.asarray(results['img'])
-            if img.ndim == 2:
-                img = np.repeat(img[..., None], 3, axis=2)
-            results['img'] = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)
+        if results.get('img') is not None:
+            results['img'] = self._from_array(np.asarray(results['img']))
             return results
         path = results['img_path']
         try:
             results['img'] = decode_image(path, mode=ImageReadMode.RGB)
-        except (RuntimeError, OSError, ValueError) as e:
-            raise OSError(f'cannot read image {path}: {e}') from e
+        except RuntimeError as e:
+            if not osp.isfile(path):
+                raise FileNotFoundError(f'image not found: {path}') from e
+            raise OSError(f'cannot decode image {path}: {e}') from e
         return results
+
+    @staticmethod
+    def _from_array(img: np.ndarray) -> torch.Tensor:
+        if img.ndim == 2:
+            img = img[..., None]
+        if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] not in (1, 3):
+            raise ValueError(f'in-memory images must be uint8 (H, W, 3) or (H, W), got '
+                             f'{img.dtype} {img.shape}')
+        # A copy: the tensor must not share memory with the dataset's array.
+        return torch.from_numpy(np.array(img.transpose(2, 0, 1))).expand(3, -1, -1).contiguous()
