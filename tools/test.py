@@ -6,7 +6,8 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from sscl.utils import init_cpu_distributed, register_all_modules
+from sscl.utils import allow_pickle, init_cpu_distributed, register_all_modules
+from sscl.utils.cli import exit_on_user_error, load_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -26,6 +27,11 @@ def parse_args() -> argparse.Namespace:
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
+    parser.add_argument(
+        '--allow-pickle',
+        action='store_true',
+        help='let checkpoints run pickled code when loaded (only for files you trust); by '
+        'default they are read with torch.load(weights_only=True)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -35,7 +41,13 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(args.config)
+    with exit_on_user_error('test.py'):
+        allow_pickle(args.allow_pickle)
+        test(load_config(args.config), args)
+
+
+def test(cfg: Config, args: argparse.Namespace) -> None:
+    """Evaluate ``args.checkpoint`` with the config's test loop."""
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)

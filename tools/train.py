@@ -6,7 +6,8 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from sscl.utils import init_cpu_distributed, register_all_modules
+from sscl.utils import allow_pickle, init_cpu_distributed, register_all_modules
+from sscl.utils.cli import exit_on_user_error, load_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -39,6 +40,11 @@ def parse_args() -> argparse.Namespace:
         default='none',
         help='job launcher')
     # torchrun passes --local-rank (torch >= 2.0) or --local_rank
+    parser.add_argument(
+        '--allow-pickle',
+        action='store_true',
+        help='let checkpoints run pickled code when loaded (only for files you trust); by '
+        'default they are read with torch.load(weights_only=True)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -79,10 +85,12 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
-    cfg = merge_args(Config.fromfile(args.config), args)
-    init_cpu_distributed(cfg.launcher)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    with exit_on_user_error('train.py'):
+        allow_pickle(args.allow_pickle)
+        cfg = merge_args(load_config(args.config), args)
+        init_cpu_distributed(cfg.launcher)
+        runner = Runner.from_cfg(cfg)
+        runner.train()
 
 
 if __name__ == '__main__':

@@ -6,10 +6,15 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    # Written to a temporary file and renamed: a kill while saving never breaks the latest.
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # Checkpoints hold only tensors and plain Python, so they load with weights_only=True.
     weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'),
+    # A checkpoint of another architecture fails before any weight is copied.
+    checkpoint_compatibility=dict(type='CheckpointCompatibilityHook'),
+    # The first NaN/inf loss stops training before it can be saved.
+    non_finite_loss=dict(type='NonFiniteLossHook'),
 )
 
 env_cfg = dict(

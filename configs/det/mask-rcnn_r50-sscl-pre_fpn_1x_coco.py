@@ -19,5 +19,8 @@ model = dict(
     neck=dict(norm_cfg=norm_cfg))
 
 # Checkpoints that torch.load(weights_only=True) reads, so tools/test.py and --resume work
-# (mmengine 0.10.7 pickles numpy objects); the "sscl." prefix finds it from mmdet's scope.
-default_hooks = dict(weights_only_checkpoint=dict(type='sscl.WeightsOnlyCheckpointHook'))
+# (mmengine 0.10.7 pickles numpy objects), written crash-safely; the "sscl." prefix finds
+# the hooks from mmdet's scope.
+default_hooks = dict(
+    checkpoint=dict(type='sscl.AtomicCheckpointHook'),
+    weights_only_checkpoint=dict(type='sscl.WeightsOnlyCheckpointHook'))

@@ -1,4 +1,5 @@
 """Common base of the image classification readers: class list, label checks, labeled split."""
+import logging
 import os
 import os.path as osp
 from collections import Counter
@@ -7,6 +8,8 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
+
+from sscl.utils.errors import DataError, DataFileNotFoundError, ImageReadError
 
 SUBSET_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'data', 'imagenet_subsets')
 # The formats torchvision.io.decode_image reads as one RGB frame.
@@ -49,7 +52,7 @@ def read_lines(path: str, what: str) -> List[tuple]:
         ``[(lineno, line), ...]``.
     """
     if not osp.isfile(path):
-        raise FileNotFoundError(f'{what} file not found: {path}')
+        raise DataFileNotFoundError(f'{what} file not found: {path}')
     with open(path) as f:
         return [(n, line.strip()) for n, line in enumerate(f, 1) if line.strip()]
 
@@ -74,6 +77,9 @@ class BaseImageDataset(BaseDataset):
         num_per_class: keep ``num_per_class`` images of every class, drawn with
             ``split_seed`` (the FixMatch protocol: N/C labels per class).
         split_seed: seed (fold) of the ``num_per_class`` draw.
+        skip_bad_images: in training, replace a sample whose image is missing or cannot be
+            decoded by another one (mmengine's refetch) and log it with the running count,
+            instead of stopping with :class:`ImageReadError`.
         **kwargs: mmengine ``BaseDataset`` arguments (``data_root``, ``pipeline``,
             ``test_mode`` ...).
     """
@@ -84,16 +90,32 @@ class BaseImageDataset(BaseDataset):
                  labeled_list: Optional[str] = None,
                  num_per_class: Optional[int] = None,
                  split_seed: int = 0,
+                 skip_bad_images: bool = False,
                  **kwargs):
         if labeled_list is not None and num_per_class is not None:
-            raise ValueError('give either labeled_list or num_per_class, not both')
+            raise DataError('give either labeled_list or num_per_class, not both')
         if num_per_class is not None and num_per_class < 1:
-            raise ValueError(f'num_per_class must be >= 1, got {num_per_class}')
+            raise DataError(f'num_per_class must be >= 1, got {num_per_class}')
         self._classes = classes
         self.labeled_list = labeled_list
         self.num_per_class = num_per_class
         self.split_seed = split_seed
+        self.skip_bad_images = skip_bad_images
+        self.num_skipped = 0  # in this process
         super().__init__(*args, **kwargs)
+
+    def prepare_data(self, idx: int) -> Optional[dict]:
+        """The pipeline's output; None (mmengine then draws another sample) for an
+        unreadable image when ``skip_bad_images`` is set in training."""
+        try:
+            return super().prepare_data(idx)
+        except ImageReadError as e:
+            if not self.skip_bad_images or self.test_mode:
+                raise
+            self.num_skipped += 1
+            print_log(f'skipped: {e} ({self.num_skipped} skipped by this process)',
+                      logger='current', level=logging.WARNING)
+            return None
 
     def load_samples(self) -> List[dict]:
         """Every sample of the data: dicts with ``img_path`` or ``img``, and ``gt_label``."""
@@ -136,14 +158,14 @@ class BaseImageDataset(BaseDataset):
         for s in samples:
             if not -1 <= s['gt_label'] < num_classes:
                 where = s.get('img_path', type(self).__name__)
-                raise ValueError(f'{where}: label {s["gt_label"]} is outside [0, {num_classes})')
+                raise DataError(f'{where}: label {s["gt_label"]} is outside [0, {num_classes})')
 
     def _select_listed(self, samples: List[dict]) -> List[dict]:
         """The samples named in ``labeled_list``, in the order of the list."""
         list_file = resolve_subset_file(self.labeled_list, self.data_root)
         if samples and 'img_path' not in samples[0]:
-            raise ValueError(f'labeled_list needs image files; {type(self).__name__} holds '
-                             'in-memory images (use num_per_class)')
+            raise DataError(f'labeled_list needs image files; {type(self).__name__} holds '
+                            'in-memory images (use num_per_class)')
         root = self.data_prefix.get('img_path') or self.data_root
         by_path = {s['img_path']: s for s in samples}
         by_name: Dict[str, Optional[dict]] = {}
@@ -158,10 +180,10 @@ class BaseImageDataset(BaseDataset):
             if sample is None:
                 hint = ' (several images have this name; give its relative path)' \
                     if name in by_name else ''
-                raise FileNotFoundError(f'{where}: "{name}" is not an image of {root}{hint}')
+                raise DataFileNotFoundError(f'{where}: "{name}" is not an image of {root}{hint}')
             if sample['img_path'] in seen:
-                raise ValueError(f'{where}: "{name}" is listed twice (first on line '
-                                 f'{seen[sample["img_path"]]})')
+                raise DataError(f'{where}: "{name}" is listed twice (first on line '
+                                f'{seen[sample["img_path"]]})')
             seen[sample['img_path']] = lineno
             selected.append(sample)
         return selected
@@ -174,8 +196,8 @@ class BaseImageDataset(BaseDataset):
         for c in np.unique(labels[labels >= 0]):
             idx = np.flatnonzero(labels == c)
             if len(idx) < self.num_per_class:
-                raise ValueError(f'class {self._class_name(c)} has {len(idx)} images, fewer '
-                                 f'than num_per_class={self.num_per_class}')
+                raise DataError(f'class {self._class_name(c)} has {len(idx)} images, fewer '
+                                f'than num_per_class={self.num_per_class}')
             keep.extend(rng.choice(idx, self.num_per_class, replace=False).tolist())
         return [samples[i] for i in sorted(keep)]
 
@@ -187,8 +209,8 @@ class BaseImageDataset(BaseDataset):
         missing = [classes[c] for c in range(len(classes)) if counts[c] == 0]
         if missing:
             more = ' ...' if len(missing) > 10 else ''
-            raise ValueError(f'the labeled split of {type(self).__name__} has no sample of '
-                             f'class(es) {missing[:10]}{more} ({len(missing)} of {len(classes)})')
+            raise DataError(f'the labeled split of {type(self).__name__} has no sample of '
+                            f'class(es) {missing[:10]}{more} ({len(missing)} of {len(classes)})')
 
     def _class_name(self, label: int) -> str:
         classes = self._metainfo.get('classes')

@@ -6,6 +6,7 @@ from typing import List, Sequence
 import numpy as np
 
 from sscl.registry import DATASETS
+from sscl.utils.errors import DataError, DataFileNotFoundError
 from .base_dataset import BaseImageDataset
 
 
@@ -35,13 +36,13 @@ class CIFAR10(BaseImageDataset):
         """Unpickle one file of the dataset and check it holds ``keys``."""
         path = osp.join(self.data_root, self.base_folder, name)
         if not osp.isfile(path):
-            raise FileNotFoundError(f'{type(self).__name__} file not found: {path}')
+            raise DataFileNotFoundError(f'{type(self).__name__} file not found: {path}')
         with open(path, 'rb') as f:
             # The official CIFAR format: a pickle of plain dicts, bytes, lists and arrays.
             content = pickle.load(f, encoding='bytes')
         missing = [k for k in keys if k not in content]
         if missing:
-            raise ValueError(f'{path}: not a CIFAR file, keys {missing} are missing')
+            raise DataError(f'{path}: not a CIFAR file, keys {missing} are missing')
         return content
 
     def load_samples(self) -> List[dict]:
@@ -54,7 +55,7 @@ class CIFAR10(BaseImageDataset):
             data = np.asarray(batch[b'data'], dtype=np.uint8)
             labels = batch[self.label_key]
             if data.shape != (len(labels), int(np.prod(self.image_shape))):
-                raise ValueError(
+                raise DataError(
                     f'{self.base_folder}/{name}: data of shape {data.shape} does not hold '
                     f'{len(labels)} images of {self.image_shape}')
             images = data.reshape(-1, *self.image_shape).transpose(0, 2, 3, 1)  # (N, H, W, 3)

@@ -4,6 +4,7 @@ import os.path as osp
 from typing import List
 
 from sscl.registry import DATASETS
+from sscl.utils.errors import DataFileNotFoundError
 from .base_dataset import IMG_EXTENSIONS, BaseImageDataset, find_classes
 
 
@@ -28,18 +29,18 @@ class ImageFolder(BaseImageDataset):
     def load_samples(self) -> List[dict]:
         root = self.data_prefix['img_path']
         if not osp.isdir(root):
-            raise FileNotFoundError(f'image folder not found: {root}')
+            raise DataFileNotFoundError(f'image folder not found: {root}')
         classes = self._metainfo.get('classes') or find_classes(root)
         self._metainfo['classes'] = tuple(classes)
         samples = []
         for label, cls in enumerate(classes):
             folder = osp.join(root, cls)
             if not osp.isdir(folder):
-                raise FileNotFoundError(f'class folder not found: {folder}')
+                raise DataFileNotFoundError(f'class folder not found: {folder}')
             names = sorted(
                 e.name for e in os.scandir(folder)
                 if e.is_file() and e.name.lower().endswith(IMG_EXTENSIONS))
             samples.extend(dict(img_path=osp.join(folder, n), gt_label=label) for n in names)
         if not samples:
-            raise FileNotFoundError(f'no {"/".join(IMG_EXTENSIONS)} images under {root}')
+            raise DataFileNotFoundError(f'no {"/".join(IMG_EXTENSIONS)} images under {root}')
         return samples

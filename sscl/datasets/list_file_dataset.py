@@ -5,6 +5,7 @@ import re
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from sscl.registry import DATASETS
+from sscl.utils.errors import DataError, DataFileNotFoundError
 from .base_dataset import (IMG_EXTENSIONS, BaseImageDataset, find_classes, read_lines,
                            resolve_subset_file)
 
@@ -60,12 +61,12 @@ class ListFileDataset(BaseImageDataset):
             where = f'{self.ann_file}:{lineno}'
             rel, label = self._parse(line, where, class_idx)
             if num_classes and not 0 <= label < num_classes:
-                raise ValueError(f'{where}: label {label} is outside [0, {num_classes})')
+                raise DataError(f'{where}: label {label} is outside [0, {num_classes})')
             if not rel.lower().endswith(IMG_EXTENSIONS):
-                raise ValueError(f'{where}: "{rel}" is not a {"/".join(IMG_EXTENSIONS)} image')
+                raise DataError(f'{where}: "{rel}" is not a {"/".join(IMG_EXTENSIONS)} image')
             path = osp.join(root, rel)
             if self.check_files and not self._exists(path, listing):
-                raise FileNotFoundError(f'{where}: image not found: {path}')
+                raise DataFileNotFoundError(f'{where}: image not found: {path}')
             samples.append(dict(img_path=path, gt_label=label))
         if not classes and num_classes:
             classes = [str(i) for i in range(num_classes)]
@@ -76,8 +77,8 @@ class ListFileDataset(BaseImageDataset):
     def _class_list(self, root: str) -> Sequence[str]:
         classes = self._metainfo.get('classes') or (find_classes(root) if osp.isdir(root) else [])
         if self.num_classes and classes and len(classes) != self.num_classes:
-            raise ValueError(f'num_classes={self.num_classes} but there are {len(classes)} '
-                             f'classes (class folders of {root} or `classes`)')
+            raise DataError(f'num_classes={self.num_classes} but there are {len(classes)} '
+                            f'classes (class folders of {root} or `classes`)')
         return classes
 
     @staticmethod
@@ -87,13 +88,13 @@ class ListFileDataset(BaseImageDataset):
         if len(parts) == 2 and re.fullmatch(r'-?\d+', parts[1]):
             return parts[0], int(parts[1])
         if len(parts) != 1:
-            raise ValueError(f'{where}: malformed line "{line}"; expected "relative/path label", '
-                             'a relative path or an ImageNet file name')
+            raise DataError(f'{where}: malformed line "{line}"; expected "relative/path label", '
+                            'a relative path or an ImageNet file name')
         rel = parts[0]
         cls = rel.split('/')[0] if '/' in rel else rel.split('_')[0]
         if cls not in class_idx:
-            raise ValueError(f'{where}: class "{cls}" of "{rel}" is not a known class (class '
-                             'folders of the image folder or `classes`)')
+            raise DataError(f'{where}: class "{cls}" of "{rel}" is not a known class (class '
+                            'folders of the image folder or `classes`)')
         return (rel if '/' in rel else f'{cls}/{rel}'), class_idx[cls]
 
     @staticmethod

@@ -4,6 +4,7 @@ from typing import List
 from mmengine.dataset import default_collate
 
 from sscl.registry import FUNCTIONS
+from sscl.utils.errors import DataError
 
 
 @FUNCTIONS.register_module()
@@ -18,8 +19,8 @@ def semi_collate(data_batch: List[dict]) -> dict:
     labeled = [s for s in data_batch if not isinstance(s['inputs'], dict)]
     unlabeled = [s for s in data_batch if isinstance(s['inputs'], dict)]
     if not labeled or not unlabeled:
-        raise ValueError('semi_collate needs labeled and unlabeled samples in every batch; '
-                         'use SemiSupervisedSampler with a SemiDataset')
+        raise DataError('semi_collate needs labeled and unlabeled samples in every batch; '
+                        'use SemiSupervisedSampler with a SemiDataset')
     lab, unl = default_collate(labeled), default_collate(unlabeled)
     return dict(
         inputs=dict(labeled=lab['inputs'], **unl['inputs']),

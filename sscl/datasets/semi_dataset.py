@@ -4,6 +4,8 @@ from typing import Union
 from mmengine.dataset import BaseDataset, ConcatDataset
 
 from sscl.registry import DATASETS
+from sscl.utils.errors import DataError
+from .keyed_random import KeyedIndex, seeded_random_state
 
 
 @DATASETS.register_module()
@@ -12,7 +14,8 @@ class SemiDataset(ConcatDataset):
     set, the following ones the unlabeled set.
 
     ``SemiSupervisedSampler`` composes batches of B labeled then μB unlabeled indices. Both
-    sets must have the same class list.
+    sets must have the same class list. A :class:`KeyedIndex` item is read with the global
+    random generators seeded by its seed (and restored afterwards).
 
     Args:
         labeled: labeled dataset (config or object), e.g. with ``num_per_class`` or
@@ -29,9 +32,16 @@ class SemiDataset(ConcatDataset):
         datasets = [DATASETS.build(d) if isinstance(d, dict) else d for d in (labeled, unlabeled)]
         lab_classes, unl_classes = (d.metainfo.get('classes') for d in datasets)
         if None not in (lab_classes, unl_classes) and lab_classes != unl_classes:
-            raise ValueError(f'the labeled and unlabeled sets have different classes: '
-                             f'{_head(lab_classes)} vs {_head(unl_classes)}')
+            raise DataError(f'the labeled and unlabeled sets have different classes: '
+                            f'{_head(lab_classes)} vs {_head(unl_classes)}')
         super().__init__(datasets, lazy_init=lazy_init)
+
+    def __getitem__(self, item: Union[int, KeyedIndex]) -> dict:
+        if isinstance(item, tuple):
+            index, seed = item
+            with seeded_random_state(seed):
+                return super().__getitem__(index)
+        return super().__getitem__(item)
 
     @property
     def labeled(self) -> BaseDataset:

@@ -1,2 +1,2 @@
-"""Training-time extensions of mmengine: hooks and optimizer helpers."""
-from . import hooks  # noqa: F401
+"""Training-time extensions of mmengine: hooks and the resumable training loop."""
+from . import hooks, runner  # noqa: F401

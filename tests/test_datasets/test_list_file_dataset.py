@@ -6,6 +6,7 @@ import torch
 from conftest import write_list
 
 from sscl.datasets import ListFileDataset
+from sscl.utils import ImageReadError
 
 PIPE = [dict(type='LoadImage'), dict(type='PackInputs')]
 
@@ -84,7 +85,7 @@ def test_check_files_scans_each_folder_once(imagenet_like, monkeypatch):
 
 def test_check_files_off_defers_missing_images_to_loading(imagenet_like):
     ds = build(imagenet_like, ['n01/n01_9.JPEG 0'], check_files=False, pipeline=PIPE)
-    with pytest.raises(FileNotFoundError, match='image not found: .*n01_9.JPEG'):
+    with pytest.raises(ImageReadError, match='image not found: .*n01_9.JPEG'):
         ds[0]
 
 

@@ -6,6 +6,7 @@ import pytest
 from torch.utils.data import ConcatDataset
 
 from sscl.datasets.samplers import SemiSupervisedSampler
+from sscl.utils import ConfigError
 
 L, U = 5, 26  # labeled and unlabeled set sizes
 
@@ -21,9 +22,13 @@ def sampler(rank=0, world_size=1, dataset=None, **kwargs):
         return SemiSupervisedSampler(dataset or concat(), **kwargs)
 
 
+def indices(s):
+    return [item.index for item in s]
+
+
 def batches(s):
     width = s.labeled_batch_size + s.unlabeled_batch_size
-    return np.array(list(s)).reshape(-1, width)
+    return np.array(indices(s)).reshape(-1, width)
 
 
 def test_b_labeled_then_mu_b_unlabeled_and_epoch_length():
@@ -42,7 +47,7 @@ def test_two_ranks_share_one_pass_over_the_unlabeled_set():
         s = sampler(rank, 2, ds, labeled_batch_size=1, unlabeled_batch_size=3, seed=3)
         s.set_epoch(2)
         assert len(s) == 4 * 4 == len(list(s))
-        seen += [i - L for i in s if i >= L]
+        seen += [i - L for i in indices(s) if i >= L]
     assert sorted(seen) == list(range(24))
 
 
@@ -79,10 +84,30 @@ def test_no_shuffle_reads_in_order():
 
 
 def test_bad_inputs():
-    with pytest.raises(TypeError, match='ConcatDataset'):
+    with pytest.raises(ConfigError, match='ConcatDataset'):
         SemiSupervisedSampler(range(4), labeled_batch_size=1, unlabeled_batch_size=1, seed=0)
     with pytest.raises(ValueError, match='smaller than one batch of 4 x 2 ranks'):
         sampler(0, 2, concat(num_unlabeled=7))
     with pytest.raises(ValueError, match='labeled set is empty'):
         sampler(dataset=concat(num_labeled=0))
-    assert Counter(list(sampler(dataset=concat(num_labeled=1)))[:2]) == {0: 2}
+    assert Counter(indices(sampler(dataset=concat(num_labeled=1)))[:2]) == {0: 2}
+
+
+def test_augmentation_seeds_are_keyed_by_rank_epoch_and_position():
+    a, b = sampler(seed=1), sampler(seed=1)
+    seeds = [item.seed for item in a]
+    assert seeds == [item.seed for item in b]
+    assert len(set(seeds)) == len(seeds)  # a labeled sample seen twice is augmented twice
+    a.set_epoch(1)
+    assert not set(seeds) & {item.seed for item in a}
+    assert not set(seeds) & {item.seed for item in sampler(rank=1, world_size=2, seed=1)}
+
+
+def test_set_start_resumes_the_epoch_once():
+    s = sampler(seed=4)
+    s.set_epoch(3)
+    full = list(s)
+    s.set_start(2)
+    assert len(s) == len(full)
+    assert list(s) == full[2 * 6:]  # batches of 2 + 4
+    assert list(s) == full  # the next pass is whole again

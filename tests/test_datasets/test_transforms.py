@@ -7,6 +7,7 @@ import torchvision.transforms.v2 as T
 from torchvision.io import decode_image, write_png
 
 from sscl.registry import TRANSFORMS
+from sscl.utils import ImageReadError
 
 
 def noise(h=20, w=24):
@@ -26,10 +27,10 @@ def test_load_image_files(imagenet_like, tmp_path):
 
 def test_load_image_errors_name_the_file(tmp_path):
     load = TRANSFORMS.build(dict(type='LoadImage'))
-    with pytest.raises(FileNotFoundError, match='image not found: .*absent.JPEG'):
+    with pytest.raises(ImageReadError, match='image not found: .*absent.JPEG'):
         load(dict(img_path=str(tmp_path / 'absent.JPEG')))
     (tmp_path / 'bad.JPEG').write_bytes(b'not a jpeg')
-    with pytest.raises(OSError, match='cannot decode image .*bad.JPEG'):
+    with pytest.raises(ImageReadError, match='cannot decode image .*bad.JPEG'):
         load(dict(img_path=str(tmp_path / 'bad.JPEG')))
 
 

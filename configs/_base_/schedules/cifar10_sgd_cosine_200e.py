@@ -8,6 +8,8 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True, begin=0,
          end=max_epochs, convert_to_iter_based=True),
 ]
-train_cfg = dict(max_epochs=max_epochs, val_interval=5)
+# Resumes mid-epoch checkpoints exactly (mmengine's loop restarts the epoch's data).
+train_cfg = dict(
+    type='ResumableEpochBasedTrainLoop', max_epochs=max_epochs, val_interval=5)
 custom_hooks = [dict(type='EMAHook', momentum=0.001, priority='ABOVE_NORMAL')]
 auto_scale_lr = dict(base_batch_size=64 * 5, enable=False)

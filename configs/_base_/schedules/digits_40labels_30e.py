@@ -8,7 +8,9 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True, begin=0,
          end=max_epochs, convert_to_iter_based=True),
 ]
-train_cfg = dict(max_epochs=max_epochs, val_interval=5)
+# Resumes mid-epoch checkpoints exactly (mmengine's loop restarts the epoch's data).
+train_cfg = dict(
+    type='ResumableEpochBasedTrainLoop', max_epochs=max_epochs, val_interval=5)
 # EMA weights for evaluation (FixMatch uses 0.999; this short run needs a faster average).
 custom_hooks = [dict(type='EMAHook', momentum=0.01, priority='ABOVE_NORMAL')]
 auto_scale_lr = dict(base_batch_size=80, enable=False)

@@ -6,6 +6,8 @@ from mmengine.dist import get_dist_info, sync_random_seed
 from torch.utils.data import ConcatDataset, Sampler
 
 from sscl.registry import DATA_SAMPLERS
+from sscl.utils.errors import ConfigError
+from ..keyed_random import KeyedIndex, mix_seeds
 
 # Independent random streams of one seed (numpy SeedSequence keys).
 LABELED_STREAM, UNLABELED_STREAM = 0, 1
@@ -26,7 +28,10 @@ class SemiSupervisedSampler(Sampler):
       previous one is exhausted, dealt out in blocks of B to the ranks in turn and continued
       from epoch to epoch.
 
-    The order depends only on ``seed``, the epoch (:meth:`set_epoch`) and the rank.
+    The order depends only on ``seed``, the epoch (:meth:`set_epoch`) and the rank. Each
+    item is a :class:`KeyedIndex`: the index and the seed of that sample's augmentations,
+    hashed from (seed, rank, epoch, position), so a run draws the same augmentations
+    whatever its number of workers and wherever it was resumed (:meth:`set_start`).
 
     Args:
         dataset: ``ConcatDataset`` of the labeled and the unlabeled set, in that order.
@@ -43,24 +48,25 @@ class SemiSupervisedSampler(Sampler):
                  shuffle: bool = True,
                  seed: Optional[int] = None):
         if not isinstance(dataset, ConcatDataset) or len(dataset.datasets) != 2:
-            raise TypeError('SemiSupervisedSampler reads a ConcatDataset([labeled, unlabeled]) '
-                            f'(e.g. SemiDataset), got {type(dataset).__name__}')
+            raise ConfigError('SemiSupervisedSampler reads a ConcatDataset([labeled, unlabeled]) '
+                              f'(e.g. SemiDataset), got {type(dataset).__name__}')
         if labeled_batch_size < 1 or unlabeled_batch_size < 1:
-            raise ValueError('labeled_batch_size and unlabeled_batch_size must be >= 1, got '
-                             f'{labeled_batch_size} and {unlabeled_batch_size}')
+            raise ConfigError('labeled_batch_size and unlabeled_batch_size must be >= 1, got '
+                              f'{labeled_batch_size} and {unlabeled_batch_size}')
         self.num_labeled, self.num_unlabeled = (len(d) for d in dataset.datasets)
         if self.num_labeled == 0:
-            raise ValueError('the labeled set is empty')
+            raise ConfigError('the labeled set is empty')
         self.labeled_batch_size = labeled_batch_size
         self.unlabeled_batch_size = unlabeled_batch_size
         self.shuffle = shuffle
         self.rank, self.world_size = get_dist_info()
         self.seed = sync_random_seed() if seed is None else seed
         self.epoch = 0
+        self.start_batch = 0
         self.num_batches = self.num_unlabeled // (self.world_size * unlabeled_batch_size)
         if self.num_batches == 0:
-            raise ValueError(f'the unlabeled set ({self.num_unlabeled} samples) is smaller than '
-                             f'one batch of {unlabeled_batch_size} x {self.world_size} ranks')
+            raise ConfigError(f'the unlabeled set ({self.num_unlabeled} samples) is smaller than '
+                              f'one batch of {unlabeled_batch_size} x {self.world_size} ranks')
 
     def _order(self, size: int, stream: int, key: int) -> np.ndarray:
         """Permutation number ``key`` of ``range(size)`` in random stream ``stream``."""
@@ -86,11 +92,14 @@ class SemiSupervisedSampler(Sampler):
             [self._order(self.num_labeled, LABELED_STREAM, k) for k in range(first, last + 1)])
         return perms[perm_id - first, offset]
 
-    def __iter__(self) -> Iterator[int]:
+    def __iter__(self) -> Iterator[KeyedIndex]:
         labeled = self._labeled_indices().reshape(self.num_batches, self.labeled_batch_size)
         unlabeled = self._unlabeled_indices().reshape(self.num_batches, self.unlabeled_batch_size)
-        batches = np.concatenate([labeled, unlabeled + self.num_labeled], axis=1)
-        return iter(batches.ravel().tolist())
+        indices = np.concatenate([labeled, unlabeled + self.num_labeled], axis=1).ravel()
+        seeds = mix_seeds(self.seed, self.rank, self.epoch, np.arange(indices.size))
+        start = self.start_batch * (self.labeled_batch_size + self.unlabeled_batch_size)
+        self.start_batch = 0
+        return map(KeyedIndex, indices[start:].tolist(), seeds[start:].tolist())
 
     def __len__(self) -> int:
         return self.num_batches * (self.labeled_batch_size + self.unlabeled_batch_size)
@@ -98,3 +107,8 @@ class SemiSupervisedSampler(Sampler):
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch's permutations (called by the training loop)."""
         self.epoch = epoch
+
+    def set_start(self, num_batches: int) -> None:
+        """Start the next pass at batch ``num_batches`` of the epoch (mid-epoch resume);
+        later passes start at 0 again. ``len`` stays the length of the whole epoch."""
+        self.start_batch = num_batches

@@ -7,6 +7,7 @@ from mmcv.transforms import BaseTransform
 from torchvision.io import ImageReadMode, decode_image
 
 from sscl.registry import TRANSFORMS
+from sscl.utils.errors import DataError, ImageReadError
 
 
 @TRANSFORMS.register_module()
@@ -19,6 +20,10 @@ class LoadImage(BaseTransform):
 
     Returns:
         ``results`` with ``img``: uint8 tensor ``(3, H, W)``.
+
+    Raises:
+        ImageReadError: the file is missing or cannot be decoded (the message names it);
+            datasets built with ``skip_bad_images=True`` skip such samples instead.
     """
 
     def transform(self, results: dict) -> dict:
@@ -30,8 +35,8 @@ class LoadImage(BaseTransform):
             results['img'] = decode_image(path, mode=ImageReadMode.RGB)
         except RuntimeError as e:
             if not osp.isfile(path):
-                raise FileNotFoundError(f'image not found: {path}') from e
-            raise OSError(f'cannot decode image {path}: {e}') from e
+                raise ImageReadError(f'image not found: {path}') from e
+            raise ImageReadError(f'cannot decode image {path}: {str(e).splitlines()[0]}') from e
         return results
 
     @staticmethod
@@ -39,7 +44,7 @@ class LoadImage(BaseTransform):
         if img.ndim == 2:
             img = img[..., None]
         if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] not in (1, 3):
-            raise ValueError(f'in-memory images must be uint8 (H, W, 3) or (H, W), got '
-                             f'{img.dtype} {img.shape}')
+            raise DataError(f'in-memory images must be uint8 (H, W, 3) or (H, W), got '
+                            f'{img.dtype} {img.shape}')
         # A copy: the tensor must not share memory with the dataset's array.
         return torch.from_numpy(np.array(img.transpose(2, 0, 1))).expand(3, -1, -1).contiguous()

@@ -5,6 +5,7 @@ from typing import Dict, List
 from mmcv.transforms import BaseTransform, Compose
 
 from sscl.registry import TRANSFORMS
+from sscl.utils.errors import ConfigError
 
 
 @TRANSFORMS.register_module()
@@ -24,7 +25,7 @@ class MultiView(BaseTransform):
 
     def __init__(self, views: Dict[str, List[dict]]):
         if not views:
-            raise ValueError('MultiView needs at least one view')
+            raise ConfigError('MultiView needs at least one view')
         self.views = {name: Compose(pipeline) for name, pipeline in views.items()}
 
     def transform(self, results: dict) -> dict:

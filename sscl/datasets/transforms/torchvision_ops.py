@@ -13,6 +13,7 @@ import torchvision.transforms.v2 as T
 from mmcv.transforms import BaseTransform
 
 from sscl.registry import TRANSFORMS
+from sscl.utils.errors import ConfigError
 
 
 @TRANSFORMS.register_module()
@@ -28,9 +29,9 @@ class TorchVision(BaseTransform):
     def __init__(self, name: str, prob: float = 1.0, **kwargs):
         op_class = getattr(T, name, None)
         if not isinstance(op_class, type) or not issubclass(op_class, T.Transform):
-            raise ValueError(f'"{name}" is not a torchvision.transforms.v2 transform')
+            raise ConfigError(f'"{name}" is not a torchvision.transforms.v2 transform')
         if not 0.0 <= prob <= 1.0:
-            raise ValueError(f'prob must lie in [0, 1], got {prob}')
+            raise ConfigError(f'prob must lie in [0, 1], got {prob}')
         op = op_class(**kwargs)
         self.op = op if prob == 1.0 else T.RandomApply([op], p=prob)
 

@@ -1,4 +1,10 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook
+from .checkpoint_compatibility_hook import CheckpointCompatibilityHook
 from .co_calibration_hook import CoCalibrationHook
+from .non_finite_loss_hook import NonFiniteLossHook
 from .weights_only_checkpoint_hook import WeightsOnlyCheckpointHook
 
-__all__ = ['CoCalibrationHook', 'WeightsOnlyCheckpointHook']
+__all__ = [
+    'AtomicCheckpointHook', 'CheckpointCompatibilityHook', 'CoCalibrationHook',
+    'NonFiniteLossHook', 'WeightsOnlyCheckpointHook'
+]

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from mmengine.dist import all_reduce
 
 from sscl.registry import MODELS
+from sscl.utils.errors import ConfigError
 from ..utils import forward_with_shuffle_bn
 from .base_classifier import BaseClassifier
 from .labeled_queue import LabeledQueue
@@ -36,7 +37,9 @@ class SsCL(BaseClassifier):
     the queue, ``prototypes`` (C, D) and ``prototypes_ready``, the offline ``pseudo_labels``
     table (N_unlabeled,), and the calibration window ``calib_window`` (t, C) with
     ``calib_ptr``/``calib_count``. :class:`CoCalibrationHook` writes prototypes and table.
-    Nothing in the training step reads a tensor back to the host.
+    The shuffle-BN permutations come from the model's own generator, saved as extra state,
+    so a resumed run draws the same ones. Nothing in the training step reads a tensor back
+    to the host.
 
     Args:
         backbone, neck, head: component configs (``neck`` may be None without ``loss_ctr``).
@@ -51,6 +54,9 @@ class SsCL(BaseClassifier):
         calibration: ``mode`` ('sample', 'global' or None), ``temperature`` T_s, ``window`` t.
         shuffle_bn: shuffle the key encoder's batch across ranks (no-op in one process).
     """
+
+    # Sized by the unlabeled set, not the config: may change shape between checkpoints.
+    resizable_buffers = ('pseudo_labels', )
 
     def __init__(self,
                  backbone: dict,
@@ -76,12 +82,12 @@ class SsCL(BaseClassifier):
         super().__init__(backbone, head, data_preprocessor, init_cfg)
         self.calib_mode = calibration.get('mode')
         if self.calib_mode not in CALIBRATION_MODES:
-            raise ValueError(f'calibration.mode must be one of {CALIBRATION_MODES}, '
-                             f'got {self.calib_mode!r}')
+            raise ConfigError(f'calibration.mode must be one of {CALIBRATION_MODES}, '
+                              f'got {self.calib_mode!r}')
         self.loss_pl = _build_loss(loss_pl)
         self.loss_ctr = _build_loss(loss_ctr)
         if neck is None and (self.loss_ctr is not None or self.calib_mode is not None):
-            raise ValueError('the contrastive loss and co-calibration need a neck (E_q)')
+            raise ConfigError('the contrastive loss and co-calibration need a neck (E_q)')
         self.neck = MODELS.build(neck) if neck is not None else None
         self.num_classes = num_classes
         self.momentum = momentum
@@ -102,6 +108,8 @@ class SsCL(BaseClassifier):
                              torch.zeros(calibration.get('window', 128), num_classes))
         self.register_buffer('calib_ptr', torch.zeros((), dtype=torch.long))
         self.register_buffer('calib_count', torch.zeros((), dtype=torch.long))
+        # Seeded from the run's seed (mmengine seeds torch before building the model).
+        self.shuffle_generator = torch.Generator().manual_seed(torch.initial_seed())
 
     def init_weights(self) -> None:
         """Initialise E_q, then start E_k as its exact copy (MoCo)."""
@@ -130,6 +138,13 @@ class SsCL(BaseClassifier):
         """Args: labels (N_unlabeled,) assigned class of every unlabeled sample, by index."""
         self.init_pseudo_label_table(labels.numel())
         self.pseudo_labels.copy_(labels)
+
+    def get_extra_state(self) -> torch.Tensor:
+        """The shuffle-BN generator's state (uint8), saved as ``_extra_state``."""
+        return self.shuffle_generator.get_state()
+
+    def set_extra_state(self, state: torch.Tensor) -> None:
+        self.shuffle_generator.set_state(state.cpu())
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # The table's size comes from the dataset, not the config: take the checkpoint's.
@@ -214,7 +229,7 @@ class SsCL(BaseClassifier):
             return F.normalize(self.momentum_encoder['neck'](feats), dim=1)
 
         if self.shuffle_bn:
-            return forward_with_shuffle_bn(key_encoder, x)
+            return forward_with_shuffle_bn(key_encoder, x, self.shuffle_generator)
         return key_encoder(x)
 
     @torch.no_grad()

@@ -8,6 +8,7 @@ from torchvision.models.resnet import BasicBlock, Bottleneck
 from torchvision.models.resnet import ResNet as TVResNet
 
 from sscl.registry import MODELS
+from sscl.utils.errors import ConfigError
 
 _ARCH = {
     18: (BasicBlock, (2, 2, 2, 2)),
@@ -51,9 +52,9 @@ class ResNet(BaseModule):
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if depth not in _ARCH:
-            raise ValueError(f'ResNet depth must be one of {sorted(_ARCH)}, got {depth}')
+            raise ConfigError(f'ResNet depth must be one of {sorted(_ARCH)}, got {depth}')
         if not -1 <= frozen_stages <= len(_ARCH[depth][1]):
-            raise ValueError(f'frozen_stages must be in [-1, 4], got {frozen_stages}')
+            raise ConfigError(f'frozen_stages must be in [-1, 4], got {frozen_stages}')
         block, layers = _ARCH[depth]
         net = TVResNet(
             block,

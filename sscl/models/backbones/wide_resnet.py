@@ -6,6 +6,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from sscl.registry import MODELS
+from sscl.utils.errors import ConfigError
 
 
 class _PreActBlock(nn.Module):
@@ -76,7 +77,7 @@ class WideResNet(BaseModule):
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if (depth - 4) % 6 != 0:
-            raise ValueError(f'WideResNet depth must be 6n+4, got {depth}')
+            raise ConfigError(f'WideResNet depth must be 6n+4, got {depth}')
         num_blocks = (depth - 4) // 6
         channels = [16, 16 * widen_factor, 32 * widen_factor, 64 * widen_factor]
         self.conv1 = nn.Conv2d(3, channels[0], 3, 1, 1, bias=False)

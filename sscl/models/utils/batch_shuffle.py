@@ -1,5 +1,5 @@
 """Shuffle-BN across ranks for the key encoder (MoCo)."""
-from typing import Callable
+from typing import Callable, Optional
 
 import torch
 from mmengine.dist import all_gather, broadcast, get_rank, get_world_size
@@ -7,7 +7,8 @@ from mmengine.dist import all_gather, broadcast, get_rank, get_world_size
 
 @torch.no_grad()
 def forward_with_shuffle_bn(fn: Callable[[torch.Tensor], torch.Tensor],
-                            x: torch.Tensor) -> torch.Tensor:
+                            x: torch.Tensor,
+                            generator: Optional[torch.Generator] = None) -> torch.Tensor:
     """Run ``fn`` on a batch shuffled across all ranks and return outputs in input order.
 
     BatchNorm statistics of the key encoder then mix samples of every rank, so that the
@@ -17,6 +18,8 @@ def forward_with_shuffle_bn(fn: Callable[[torch.Tensor], torch.Tensor],
     Args:
         fn: the key encoder, (n, ...) → (n, D).
         x: this rank's inputs (n, ...).
+        generator: CPU generator of the permutation (rank 0's draw is broadcast); the
+            global one when None.
 
     Returns:
         (n, D) outputs for this rank's inputs.
@@ -26,7 +29,7 @@ def forward_with_shuffle_bn(fn: Callable[[torch.Tensor], torch.Tensor],
         return fn(x)
     n = x.size(0)
     x_all = torch.cat(all_gather(x.contiguous()))
-    perm = torch.randperm(x_all.size(0), device=x.device)
+    perm = torch.randperm(x_all.size(0), generator=generator).to(x.device)
     broadcast(perm, src=0)
     rank = get_rank()
     mine = perm.view(world_size, n)[rank]

@@ -1,0 +1,54 @@
+"""Augmentation randomness keyed by the sample's place in the run, not by process state.
+
+A sampler that yields :class:`KeyedIndex` items makes every sample's random draws a function
+of (seed, rank, epoch, position in the epoch). They then do not depend on the number of
+dataloader workers, on which worker reads the sample, or on where a run was resumed.
+"""
+import random
+from contextlib import contextmanager
+from typing import Iterator, NamedTuple
+
+import numpy as np
+import torch
+
+
+class KeyedIndex(NamedTuple):
+    """A dataset index with the seed of its augmentation draws."""
+    index: int
+    seed: int
+
+
+def mix_seeds(*keys: np.ndarray) -> np.ndarray:
+    """Hash integer keys (broadcast uint64 arrays) into well-spread 63-bit seeds.
+
+    SplitMix64 finaliser applied to a combination of the keys: nearby keys give
+    independent-looking seeds.
+    """
+    h = np.full(np.broadcast(*keys).shape, 0x243F6A8885A308D3, dtype=np.uint64)
+    with np.errstate(over='ignore'):
+        for key in keys:
+            h = (h ^ np.asarray(key, dtype=np.uint64)) * np.uint64(0x9E3779B97F4A7C15)
+            h ^= h >> np.uint64(30)
+            h *= np.uint64(0xBF58476D1CE4E5B9)
+            h ^= h >> np.uint64(27)
+            h *= np.uint64(0x94D049BB133111EB)
+            h ^= h >> np.uint64(31)
+    return h >> np.uint64(1)
+
+
+@contextmanager
+def seeded_random_state(seed: int) -> Iterator[None]:
+    """Seed torch's CPU generator, numpy's and Python's global RNGs with ``seed`` inside the
+    block and restore their previous states after it (CUDA generators are not touched)."""
+    torch_state = torch.random.get_rng_state()
+    np_state = np.random.get_state()
+    py_state = random.getstate()
+    torch.random.default_generator.manual_seed(seed)
+    np.random.seed(seed & 0xFFFFFFFF)
+    random.seed(seed)
+    try:
+        yield
+    finally:
+        torch.random.set_rng_state(torch_state)
+        np.random.set_state(np_state)
+        random.setstate(py_state)

@@ -1,0 +1,80 @@
+"""Refuse a checkpoint of another architecture before any weight is copied."""
+from typing import Dict, List
+
+import torch
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.runner.checkpoint import find_latest_checkpoint
+
+from sscl.registry import HOOKS
+from sscl.utils.errors import CheckpointError
+
+WRAPPER_PREFIXES = ('module.', )
+
+
+def _strip(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """Drop a model-wrapper prefix (``module.``) common to every key."""
+    for prefix in WRAPPER_PREFIXES:
+        if state_dict and all(k.startswith(prefix) for k in state_dict):
+            return {k[len(prefix):]: v for k, v in state_dict.items()}
+    return state_dict
+
+
+def _listing(keys: List[str], limit: int = 3) -> str:
+    return ', '.join(keys[:limit]) + (f' (+{len(keys) - limit} more)' if len(keys) > limit else '')
+
+
+@HOOKS.register_module()
+class CheckpointCompatibilityHook(Hook):
+    """Check a loaded checkpoint against the model before mmengine copies its weights.
+
+    mmengine loads ``load_from``/``--resume`` checkpoints non-strictly and only logs what did
+    not fit, so a checkpoint of another architecture would start a run from half-loaded
+    weights. This hook raises :class:`CheckpointError` naming the file instead:
+
+    * always: when a shared key has another shape, or no key matches at all;
+    * when resuming: also when the model lacks a key of the checkpoint or vice versa.
+
+    Buffers a model lists in ``resizable_buffers`` (e.g. SsCL's pseudo-label table, sized by
+    the unlabeled set) may change shape.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        source = self._source(runner)
+        if not isinstance(checkpoint, dict) or not isinstance(
+                checkpoint.get('state_dict', checkpoint), dict):
+            raise CheckpointError(f'{source}: not a checkpoint (no state_dict)')
+        saved = _strip(checkpoint.get('state_dict', checkpoint))
+        expected = model.state_dict()
+        resizable = tuple(getattr(model, 'resizable_buffers', ()))
+        shared = [k for k in expected if k in saved]
+        if not shared:
+            raise CheckpointError(
+                f'{source}: none of its {len(saved)} weights belongs to {type(model).__name__} '
+                f'(checkpoint keys start {_listing(sorted(saved))}); is it another model?')
+        wrong = [
+            f'{k} {tuple(saved[k].shape)} vs {tuple(expected[k].shape)}' for k in shared
+            if isinstance(saved[k], torch.Tensor) and saved[k].shape != expected[k].shape
+            and not k.endswith(resizable)
+        ]
+        if wrong:
+            raise CheckpointError(f'{source}: {len(wrong)} weight(s) have another shape than in '
+                                  f'{type(model).__name__}: {_listing(wrong)}')
+        if runner._resume:
+            missing = [k for k in expected if k not in saved]
+            unexpected = [k for k in saved if k not in expected]
+            if missing or unexpected:
+                raise CheckpointError(
+                    f'{source}: cannot resume {type(model).__name__} from it: missing '
+                    f'{_listing(missing) or "nothing"}; unexpected '
+                    f'{_listing(unexpected) or "nothing"}')
+
+    @staticmethod
+    def _source(runner) -> str:
+        """The file being loaded, for the message."""
+        if runner._load_from:
+            return str(runner._load_from)
+        return find_latest_checkpoint(runner.work_dir) or 'the checkpoint'

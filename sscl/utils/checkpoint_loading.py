@@ -1,0 +1,49 @@
+"""Read local checkpoints without executing pickled code, unless the user opts in.
+
+mmengine reads local files with a bare ``torch.load``, whose safety depends on the torch
+version. sscl registers its own loader for local paths (every ``load_from``, ``--resume``
+and ``init_cfg=dict(type='Pretrained')``) that always passes ``weights_only=True``; only
+:func:`allow_pickle` (``--allow-pickle`` on the command line) turns that off.
+"""
+import os.path as osp
+import pickle
+
+import torch
+from mmengine.runner.checkpoint import CheckpointLoader
+
+from .errors import CheckpointError
+
+_ALLOW_PICKLE = False
+
+
+def allow_pickle(enabled: bool = True) -> None:
+    """Let checkpoints run arbitrary pickled code when loaded: only for trusted files."""
+    global _ALLOW_PICKLE
+    _ALLOW_PICKLE = enabled
+
+
+def safe_torch_load(filename: str, map_location=None) -> dict:
+    """``torch.load`` of a local file, tensors and plain Python only.
+
+    Raises:
+        CheckpointError: the file is missing, truncated, or holds other pickled objects.
+    """
+    if not osp.isfile(filename):
+        raise CheckpointError(f'checkpoint not found: {filename}')
+    try:
+        return torch.load(filename, map_location=map_location, weights_only=not _ALLOW_PICKLE)
+    except pickle.UnpicklingError as e:
+        first = str(e).strip().splitlines()
+        detail = next((line for line in first if 'Unsupported global' in line), first[0])
+        raise CheckpointError(
+            f'{filename}: refusing to unpickle objects other than tensors and plain Python '
+            f'({detail.strip()}); pass --allow-pickle only if you trust this file') from e
+    except (RuntimeError, EOFError, ValueError) as e:
+        raise CheckpointError(f'{filename}: not a readable checkpoint (truncated or '
+                              f'corrupt?): {str(e).splitlines()[0]}') from e
+
+
+@CheckpointLoader.register_scheme(prefixes='', force=True)
+def load_from_local(filename: str, map_location=None) -> dict:
+    """mmengine's loader for local paths (``~`` expanded), reading safely."""
+    return safe_torch_load(osp.expanduser(filename), map_location)

@@ -1,0 +1,96 @@
+"""Command-line error reporting: one line for user errors, a traceback only for bugs."""
+import difflib
+import re
+import sys
+from contextlib import contextmanager
+from typing import Iterator, List, Optional
+
+from mmengine.config import Config
+
+from .errors import ConfigError, SsclError
+
+# What mmengine's Runner reads from a config, and the config-level switches it honours.
+RUNNER_KEYS = (
+    'model', 'work_dir', 'train_dataloader', 'val_dataloader', 'test_dataloader', 'train_cfg',
+    'val_cfg', 'test_cfg', 'auto_scale_lr', 'optim_wrapper', 'param_scheduler',
+    'val_evaluator', 'test_evaluator', 'default_hooks', 'custom_hooks', 'data_preprocessor',
+    'load_from', 'resume', 'launcher', 'env_cfg', 'log_processor', 'log_level', 'visualizer',
+    'default_scope', 'randomness', 'experiment_name', 'model_wrapper_cfg', 'custom_imports',
+    'compile', 'vis_backends')
+_WORKER_LINE = re.compile(r'^(?:[A-Za-z_][\w.]*\.)?\w+(?:Error|Exception): (.*)$')
+_SIGNATURE = re.compile(r'unexpected keyword argument|missing \d+ required (positional|keyword)')
+
+
+def load_config(path: str) -> Config:
+    """``Config.fromfile`` with a one-line :class:`ConfigError` for an unreadable file, and
+    a check of the top-level keys (:func:`check_top_level_keys`)."""
+    try:
+        cfg = Config.fromfile(path)
+    except FileNotFoundError as e:
+        raise ConfigError(f'config file not found: {path}') from e
+    except Exception as e:  # syntax errors, bad _base_ paths, ...
+        raise ConfigError(f'cannot read config {path}: {type(e).__name__}: '
+                          f'{str(e).strip().splitlines()[-1]}') from e
+    check_top_level_keys(cfg, path)
+    return cfg
+
+
+def check_top_level_keys(cfg: Config, path: str) -> None:
+    """Reject a top-level key that looks like a misspelt Runner key (``train_dataloder``):
+    mmengine would silently ignore it. Other unknown keys are config variables."""
+    for key in cfg.keys():
+        if key in RUNNER_KEYS:
+            continue
+        close = difflib.get_close_matches(key, RUNNER_KEYS, n=1, cutoff=0.85)
+        if close:
+            raise ConfigError(f'{path}: unknown top-level key "{key}"; did you mean '
+                              f'"{close[0]}"?')
+
+
+def _registry_names() -> List[str]:
+    """Every name registered in sscl's registries and their mmengine parents."""
+    from sscl import registry
+    names = set()
+    for value in vars(registry).values():
+        if isinstance(value, registry.Registry):
+            names.update(value.module_dict)
+            if value.parent is not None:
+                names.update(value.parent.module_dict)
+    return sorted(names)
+
+
+def user_error_message(exc: BaseException) -> Optional[str]:
+    """One-line description of an error in the user's config, data or checkpoint, or None
+    when ``exc`` looks like a bug (whose traceback should be shown)."""
+    text = str(exc.args[0]) if exc.args else str(exc)
+    if isinstance(exc, SsclError):
+        pass
+    elif isinstance(exc, KeyError) and re.search(r'is not in the \S+ registry', text):
+        bad = re.search(r'(\S+) is not in the (\S+) registry', text)
+        text = text.split('. Please check')[0]
+        hint = difflib.get_close_matches(bad.group(1), _registry_names(), n=1) if bad else []
+        if hint:
+            text += f' (did you mean "{hint[0]}"?)'
+    elif isinstance(exc, TypeError) and _SIGNATURE.search(text):
+        pass
+    else:
+        return None
+    if 'Original Traceback' in text:  # re-raised from a dataloader worker
+        last = [line.strip() for line in text.strip().splitlines() if line.strip()][-1]
+        match = _WORKER_LINE.match(last)
+        text = match.group(1) if match else last
+    return ' '.join(text.split())
+
+
+@contextmanager
+def exit_on_user_error(prog: str) -> Iterator[None]:
+    """Turn user errors raised in the block into ``prog: error: <message>`` on stderr and
+    exit status 1; anything else propagates with its traceback."""
+    try:
+        yield
+    except Exception as e:
+        message = user_error_message(e)
+        if message is None:
+            raise
+        print(f'{prog}: error: {message}', file=sys.stderr, flush=True)
+        sys.exit(1)
