@@ -7,7 +7,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from sscl.utils import allow_pickle, init_cpu_distributed, register_all_modules
-from sscl.utils.cli import exit_on_user_error, load_config
+from sscl.utils.cli import check_top_level_keys, exit_on_user_error, load_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -55,6 +55,7 @@ def test(cfg: Config, args: argparse.Namespace) -> None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    check_top_level_keys(cfg, args.config)
     cfg.load_from = args.checkpoint
     init_cpu_distributed(cfg.launcher)
     runner = Runner.from_cfg(cfg)

@@ -7,7 +7,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from sscl.utils import allow_pickle, init_cpu_distributed, register_all_modules
-from sscl.utils.cli import exit_on_user_error, load_config
+from sscl.utils.cli import check_top_level_keys, exit_on_user_error, load_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -88,6 +88,7 @@ def main() -> None:
     with exit_on_user_error('train.py'):
         allow_pickle(args.allow_pickle)
         cfg = merge_args(load_config(args.config), args)
+        check_top_level_keys(cfg, args.config)
         init_cpu_distributed(cfg.launcher)
         runner = Runner.from_cfg(cfg)
         runner.train()

@@ -22,8 +22,7 @@ _SIGNATURE = re.compile(r'unexpected keyword argument|missing \d+ required (posi
 
 
 def load_config(path: str) -> Config:
-    """``Config.fromfile`` with a one-line :class:`ConfigError` for an unreadable file, and
-    a check of the top-level keys (:func:`check_top_level_keys`)."""
+    """``Config.fromfile`` with a one-line :class:`ConfigError` for an unreadable file."""
     try:
         cfg = Config.fromfile(path)
     except FileNotFoundError as e:
@@ -31,13 +30,13 @@ def load_config(path: str) -> Config:
     except Exception as e:  # syntax errors, bad _base_ paths, ...
         raise ConfigError(f'cannot read config {path}: {type(e).__name__}: '
                           f'{str(e).strip().splitlines()[-1]}') from e
-    check_top_level_keys(cfg, path)
     return cfg
 
 
 def check_top_level_keys(cfg: Config, path: str) -> None:
-    """Reject a top-level key that looks like a misspelt Runner key (``train_dataloder``):
-    mmengine would silently ignore it. Other unknown keys are config variables."""
+    """Reject a top-level key that looks like a misspelt Runner key (``train_dataloder``,
+    from the file or ``--cfg-options``): mmengine would silently ignore it. Other unknown
+    keys are config variables."""
     for key in cfg.keys():
         if key in RUNNER_KEYS:
             continue

@@ -4,7 +4,8 @@ import os.path as osp
 import subprocess
 
 import torch
-from torchvision.io import write_jpeg, write_png
+from synthetic_data import digits_like
+from torchvision.io import write_jpeg
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NO_WORKERS = ['train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
@@ -19,16 +20,6 @@ def run_dist(config, work_dir, port, *cfg_options, extra=()):
                             timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout + result.stderr
-
-
-def digits_like(root, per_class=6, size=32):
-    g = torch.Generator().manual_seed(0)
-    for split, n in (('train', per_class), ('test', 2)):
-        for c in range(10):
-            os.makedirs(osp.join(root, split, str(c)), exist_ok=True)
-            for i in range(n):
-                img = (torch.rand(3, size, size, generator=g) * 50 + 20 * c).to(torch.uint8)
-                write_png(img, osp.join(root, split, str(c), f'{i}.png'))
 
 
 def test_supervised_digits_two_processes_then_resume(tmp_path):

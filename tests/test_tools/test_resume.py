@@ -1,0 +1,135 @@
+"""Pre-emption: an interrupted and resumed SsCL run equals the uninterrupted one, and a kill
+while a checkpoint is written leaves a loadable latest checkpoint."""
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from synthetic_data import digits_like
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+HERE = osp.dirname(osp.abspath(__file__))
+CONFIG = osp.join(ROOT, 'configs', 'sscl', 'wrn28-2_digits_40labels.py')
+LOGGED = ('loss', 'loss_sup', 'loss_pl', 'loss_ctr', 'pl_mask_rate', 'lr')
+
+
+def write_config(path, data, *, max_epochs, ckpt_interval, workers=0, extra_hooks=()):
+    """The digits SsCL recipe shrunk to 40 images: 4 iterations of 2 + 10 images per epoch,
+    a co-calibration refresh every 4 iterations, a checkpoint every ``ckpt_interval``."""
+    cfg = Config.fromfile(CONFIG)
+    loader = cfg.train_dataloader
+    for split in (loader.dataset.labeled, loader.dataset.unlabeled, cfg.val_dataloader.dataset,
+                  cfg.test_dataloader.dataset):
+        split.data_root = data
+    loader.update(batch_size=12, num_workers=workers, persistent_workers=workers > 0)
+    loader.sampler.update(labeled_batch_size=2, unlabeled_batch_size=10)
+    for name in ('val_dataloader', 'test_dataloader'):
+        cfg[name].update(num_workers=0, persistent_workers=False)
+    cfg.model.queue_len = 32
+    cfg.train_cfg.update(max_epochs=max_epochs, val_interval=max_epochs)
+    cfg.default_hooks.logger.interval = 1
+    cfg.default_hooks.checkpoint.update(by_epoch=False, interval=ckpt_interval, max_keep_ckpts=1)
+    cfg.log_processor.window_size = 1
+    cfg.randomness = dict(seed=0, deterministic=True)
+    calibration = cfg.custom_hooks[1]
+    assert calibration.type == 'CoCalibrationHook'
+    calibration.update(by_epoch=False, interval=4, batch_size=16)
+    cfg.custom_hooks = [*cfg.custom_hooks, *extra_hooks]
+    cfg.custom_imports = dict(imports=['kill_hooks'], allow_failed_imports=False)
+    cfg.dump(str(path))
+    return str(path)
+
+
+def train(config, work_dir, *args):
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=os.pathsep.join([HERE, ROOT]))
+    return subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'train.py'), config, '--work-dir',
+         str(work_dir), *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def logged_iters(work_dir):
+    """``{iteration: {key: value}}`` from every run's scalars.json in ``work_dir``."""
+    rows = {}
+    for path in sorted(glob.glob(osp.join(str(work_dir), '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                row = json.loads(line)
+                if 'loss' in row:
+                    rows[row['iter']] = {k: row[k] for k in LOGGED if k in row}
+    return rows
+
+
+def state(path):
+    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    return {**ckpt['state_dict'], **{f'ema.{k}': v for k, v in ckpt['ema_state_dict'].items()}}
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp('digits')
+    digits_like(str(root), per_class=4)
+    return str(root)
+
+
+def test_interrupted_and_resumed_run_matches_the_straight_run(data, tmp_path):
+    n = 12  # 3 epochs of 4 iterations; the kill falls in the middle of epoch 2
+    straight = write_config(tmp_path / 'straight.py', data, max_epochs=3, ckpt_interval=n // 2)
+    result = train(straight, tmp_path / 'a')
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    killed = write_config(tmp_path / 'killed.py', data, max_epochs=3, ckpt_interval=n // 2,
+                          extra_hooks=[dict(type='KillAfterIterHook', iteration=n // 2)])
+    result = train(killed, tmp_path / 'b')
+    assert result.returncode == -9, result.stderr[-3000:]
+    assert not (tmp_path / 'b' / f'iter_{n}.pth').exists()
+    # resumed from the work dir's latest checkpoint, with 2 dataloader workers this time:
+    # the augmentations are keyed by sample position, not by process
+    resumed = write_config(tmp_path / 'resumed.py', data, max_epochs=3, ckpt_interval=n // 2,
+                           workers=2)
+    result = train(resumed, tmp_path / 'b', '--resume')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'resuming epoch 2 at batch 3 of 4' in result.stdout + result.stderr
+
+    a, b = logged_iters(tmp_path / 'a'), logged_iters(tmp_path / 'b')
+    assert sorted(a) == sorted(b) == list(range(1, n + 1))
+    assert a[n]['pl_mask_rate'] > 0 or a[n]['loss_pl'] == 0
+    for it in range(1, n + 1):
+        for key, value in a[it].items():
+            assert b[it][key] == pytest.approx(value, abs=1e-6), (it, key)
+
+    final_a = state(tmp_path / 'a' / f'iter_{n}.pth')
+    final_b = state(tmp_path / 'b' / f'iter_{n}.pth')
+    assert final_a.keys() == final_b.keys()
+    assert any(k.endswith('prototypes') for k in final_a)  # refreshed at iterations 4 and 8
+    for key, value in final_a.items():
+        if value.is_floating_point():
+            torch.testing.assert_close(final_b[key], value, rtol=0, atol=1e-6, msg=key)
+        else:
+            assert torch.equal(final_b[key], value), key
+
+
+def test_kill_while_writing_a_checkpoint_keeps_the_previous_one(data, tmp_path):
+    config = write_config(tmp_path / 'cfg.py', data, max_epochs=1, ckpt_interval=2,
+                          extra_hooks=[dict(type='KillWhileSavingHook', save_index=2)])
+    work = tmp_path / 'work'
+    result = train(config, work)
+    assert result.returncode == -9, result.stderr[-3000:]
+    assert (work / 'iter_4.pth.tmp').exists() and not (work / 'iter_4.pth').exists()
+    assert (work / 'last_checkpoint').read_text() == str(work / 'iter_2.pth')
+    torch.load(work / 'iter_2.pth', map_location='cpu', weights_only=True)  # intact
+
+    config = write_config(tmp_path / 'cfg_resume.py', data, max_epochs=1, ckpt_interval=2)
+    result = train(config, work, '--resume')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'resuming epoch 1 at batch 3 of 4' in result.stdout + result.stderr
+    assert not (work / 'iter_4.pth.tmp').exists()
+    assert (work / 'last_checkpoint').read_text() == str(work / 'iter_4.pth')
+    assert not (work / 'iter_2.pth').exists()  # max_keep_ckpts=1, deleted after the save
+    assert torch.load(work / 'iter_4.pth', map_location='cpu',
+                      weights_only=True)['meta']['iter'] == 4
