@@ -4,10 +4,34 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from sscl.utils import allow_pickle, init_cpu_distributed, register_all_modules
 from sscl.utils.cli import check_top_level_keys, exit_on_user_error, load_config
+
+
+class UseTrainedWeights(Hook):
+    """Load the optimised weights of a checkpoint saved by ``EMAHook`` instead of the average.
+
+    ``EMAHook`` swaps the two when saving: ``state_dict`` holds the average and
+    ``ema_state_dict`` the trained weights under ``module.``. Runs before ``EMAHook`` copies
+    the state dict, so its swap at test time evaluates the trained weights too.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        ema = checkpoint.get('ema_state_dict')
+        if ema is None:
+            print_log('the checkpoint has no EMA: its weights are the trained ones',
+                      logger='current')
+            return
+        checkpoint['state_dict'] = {
+            k[len('module.'):]: v
+            for k, v in ema.items() if k.startswith('module.')
+        }
 
 
 def parse_args() -> argparse.Namespace:
@@ -15,6 +39,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save the evaluation logs')
+    parser.add_argument(
+        '--weights',
+        choices=['ema', 'trained'],
+        default='ema',
+        help='ema (default): the weights the checkpoint stores as its model, which are the '
+        'EMAHook average when the run used one; trained: the optimised weights EMAHook keeps '
+        'beside the average')
     parser.add_argument(
         '--out', help='dump the metrics to this file (.json/.yaml/.pkl by its suffix)')
     parser.add_argument(
@@ -59,6 +90,8 @@ def test(cfg: Config, args: argparse.Namespace) -> None:
     cfg.load_from = args.checkpoint
     init_cpu_distributed(cfg.launcher)
     runner = Runner.from_cfg(cfg)
+    if args.weights == 'trained':
+        runner.register_hook(UseTrainedWeights())
     metrics = runner.test()
     if args.out is not None:
         from mmengine.fileio import dump

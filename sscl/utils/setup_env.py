@@ -21,7 +21,9 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     if not init_default_scope:
         return
     current = DefaultScope.get_current_instance()
-    if current is None or current.scope_name == 'sscl':
+    if current is not None and current.scope_name == 'sscl':
+        return
+    if current is None:
         DefaultScope.get_instance('sscl', scope_name='sscl')
         return
     warnings.warn(f'The current default scope "{current.scope_name}" is not "sscl"; '

@@ -6,10 +6,11 @@ from sscl.utils import register_all_modules
 register_all_modules()
 
 
-def _tiny_classifier():
+def _tiny_classifier(**kwargs):
     return MODELS.build(
         dict(
             type='ImageClassifier',
+            **kwargs,
             backbone=dict(type='WideResNet', depth=10, widen_factor=1, bn_momentum=0.1),
             head=dict(type='LinearClsHead', num_classes=2, in_channels=64),
             data_preprocessor=dict(type='SsclDataPreprocessor', mean=(128, ) * 3, std=(64, ) * 3)))
@@ -62,10 +63,29 @@ def test_predict_and_tensor_outputs():
     out = model(**data, mode='predict')
     assert len(out) == 8
     first = out[3]
-    assert set(first) == {'pred_score', 'pred_label', 'gt_label', 'sample_idx'}
+    assert set(first) == {'pred_score', 'pred_label', 'feat', 'gt_label', 'sample_idx'}
     assert first['pred_score'].shape == (2, )
+    assert torch.allclose(first['feat'], model.extract_feat(data['inputs'])[3])
     assert torch.allclose(first['pred_score'], logits[3].softmax(0))
     assert first['pred_label'] == logits[3].argmax()
     assert first['gt_label'] == 1 and first['sample_idx'] == 3
     # the runner's val_step runs the preprocessor, then predict
     assert len(model.val_step(dict(inputs=imgs, data_samples=samples))) == 8
+
+
+def test_frozen_backbone_keeps_weights_and_bn_statistics():
+    """Linear evaluation: one SGD step moves the head only; BN running stats stay put."""
+    model = _tiny_classifier(frozen_backbone=True)
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    optimizer = torch.optim.SGD(model.parameters(), lr=10.0, momentum=0.9, weight_decay=1e-4)
+    imgs, samples = _batch()
+    loss = model(**model.data_preprocessor(dict(inputs=imgs, data_samples=samples), True),
+                 mode='loss')['loss']
+    loss.backward()
+    optimizer.step()
+    after = model.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed == {'head.fc.weight', 'head.fc.bias'}
+    assert all(not m.training for m in model.backbone.modules())
+    assert all(p.grad is None for p in model.backbone.parameters())

@@ -233,3 +233,19 @@ def test_tensor_mode_returns_logits():
     model = build().eval()
     assert model(torch.randn(2, 3, 16, 16), mode='tensor').shape == (2, 3)
     assert model.extract_feat(torch.randn(2, 3, 16, 16)).shape == (2, 64)
+
+
+def test_predict_adds_embedding_and_nearest_prototype():
+    model = build().eval()
+    imgs = torch.randn(5, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    samples = dict(gt_label=torch.arange(5) % 3, sample_idx=torch.arange(5))
+    out = model.predict(imgs, samples)
+    assert all(int(r['proto_label']) == -1 for r in out)  # no refresh yet
+    protos = F.normalize(torch.randn(3, 8, generator=torch.Generator().manual_seed(2)), dim=1)
+    model.set_prototypes(protos)
+    out = model.predict(imgs, samples)
+    z, _ = model.embed(imgs)
+    for i, r in enumerate(out):
+        torch.testing.assert_close(r['embed'], z[i])
+        assert int(r['proto_label']) == int((z[i] @ protos.t()).argmax())
+        assert r['feat'].shape == (64, )

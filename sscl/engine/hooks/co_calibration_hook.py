@@ -13,6 +13,7 @@ from mmengine.runner import BaseLoop
 from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader, Dataset
 
+from sscl.evaluation.metrics import pseudo_label_diagnostics
 from sscl.registry import HOOKS
 
 
@@ -264,14 +265,9 @@ class CoCalibrationHook(Hook):
         known = unl['gt_label'] >= 0
         msg = f'CoCalibrationHook: refresh took {seconds:.1f} s'
         if known.any():
-            gt = unl['gt_label'][known]
-            pl_ok = unl['assigned'][known] == gt
-            proto_ok = unl['nearest'][known] == gt
-            union = (pl_ok | proto_ok).sum().clamp(min=1)
-            stats = dict(
-                refresh_pl_acc=pl_ok.float().mean().item() * 100,
-                refresh_proto_acc=proto_ok.float().mean().item() * 100,
-                refresh_overlap=((pl_ok & proto_ok).sum() / union).item() * 100)
+            stats = pseudo_label_diagnostics(unl['assigned'][known], unl['nearest'][known],
+                                             unl['gt_label'][known])
+            stats = {f'refresh_{k}': v for k, v in stats.items()}
             for k, v in stats.items():
                 runner.message_hub.update_scalar(f'train/{k}', v)
             msg += ', ' + ', '.join(f'{k}: {v:.2f}' for k, v in stats.items())

@@ -32,21 +32,23 @@ class BaseClassifier(BaseModel):
         return self.backbone(inputs)[-1].mean(dim=(2, 3))
 
     def predict(self, inputs: torch.Tensor, data_samples: Dict[str, torch.Tensor]) -> List[dict]:
-        """Class probabilities of an evaluation batch, one dict per sample.
+        """Class probabilities and pooled features of an evaluation batch, one dict per sample.
 
         Args:
             inputs: (N, 3, H, W) normalised images.
             data_samples: ``{'gt_label': (N,), 'sample_idx': (N,)}``.
 
         Returns:
-            ``[{'pred_score': (C,), 'pred_label', 'gt_label', 'sample_idx'}, ...]``.
+            ``[{'pred_score': (C,), 'pred_label', 'feat': (F,), 'gt_label', 'sample_idx'},
+            ...]``.
         """
-        scores = self.head.predict(self.extract_feat(inputs))
+        feats = self.extract_feat(inputs)
+        scores = self.head.predict(feats)
         labels = scores.argmax(dim=1)
         return [
-            dict(pred_score=s, pred_label=p, gt_label=g, sample_idx=i)
-            for s, p, g, i in zip(scores, labels, data_samples['gt_label'],
-                                  data_samples['sample_idx'])
+            dict(pred_score=s, pred_label=p, feat=f, gt_label=g, sample_idx=i)
+            for s, p, f, g, i in zip(scores, labels, feats, data_samples['gt_label'],
+                                     data_samples['sample_idx'])
         ]
 
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):

@@ -1,6 +1,6 @@
 """SsCL: semi-supervised contrastive learning (paper section 3, SPEC sections 1-3)."""
 import copy
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -152,6 +152,20 @@ class SsCL(BaseClassifier):
         if table is not None:
             self.init_pseudo_label_table(table.numel())
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def predict(self, inputs: torch.Tensor, data_samples: Dict[str, torch.Tensor]) -> List[dict]:
+        """:meth:`BaseClassifier.predict` plus, with a neck, the L2-normalised embedding
+        ``embed`` (D,) and ``proto_label``, the class of the nearest prototype (-1 before the
+        first co-calibration refresh), for the Table 4/5 metrics."""
+        results = super().predict(inputs, data_samples)
+        if self.neck is None:
+            return results
+        z = F.normalize(self.neck(torch.stack([r['feat'] for r in results])), dim=1)
+        nearest = (z @ self.prototypes.t().to(z.dtype)).argmax(dim=1)
+        nearest = torch.where(self.prototypes_ready, nearest, torch.full_like(nearest, -1))
+        for r, e, p in zip(results, z, nearest):
+            r.update(embed=e, proto_label=p)
+        return results
 
     # ---- embeddings and co-calibration (SPEC §2) ------------------------------------------
     @torch.no_grad()
