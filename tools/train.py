@@ -3,10 +3,11 @@ import argparse
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from sscl.utils import allow_pickle, init_cpu_distributed, register_all_modules
+from sscl.utils import ConfigError, allow_pickle, init_cpu_distributed, register_all_modules
 from sscl.utils.cli import check_top_level_keys, exit_on_user_error, load_config
 
 
@@ -22,7 +23,9 @@ def parse_args() -> argparse.Namespace:
         help='resume from the given checkpoint; without a path, resume from the latest '
         'checkpoint in the work directory')
     parser.add_argument(
-        '--amp', action='store_true', help='enable automatic mixed precision training')
+        '--amp',
+        action='store_true',
+        help='mixed precision: AmpOptimWrapper with bfloat16 autocast (optim_wrapper.dtype)')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -63,11 +66,17 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
 
     if args.amp:
+        if not torch.cuda.is_available():
+            raise ConfigError('--amp needs a CUDA device (mmengine\'s AmpOptimWrapper)')
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        assert optim_wrapper in ('OptimWrapper', 'AmpOptimWrapper'), \
-            '`--amp` is not supported for custom optim wrappers'
+        if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+            raise ConfigError(f'--amp needs optim_wrapper.type OptimWrapper, got {optim_wrapper}')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        # bfloat16 keeps float32's range: no loss scaling. float16 (set optim_wrapper.dtype)
+        # gets mmengine's dynamic loss scale.
+        cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
+        if cfg.optim_wrapper.dtype == 'float16':
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.auto_scale_lr:
         cfg.setdefault('auto_scale_lr', dict())

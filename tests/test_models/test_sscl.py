@@ -249,3 +249,38 @@ def test_predict_adds_embedding_and_nearest_prototype():
         torch.testing.assert_close(r['embed'], z[i])
         assert int(r['proto_label']) == int((z[i] @ protos.t()).argmax())
         assert r['feat'].shape == (64, )
+
+
+def test_channels_last_model_matches_the_default_layout():
+    torch.manual_seed(0)
+    plain = build()
+    fast = build(data_preprocessor=dict(
+        type='SsclDataPreprocessor', mean=(0, 0, 0), std=(1, 1, 1), channels_last=True))
+    fast.load_state_dict(plain.state_dict())
+    conv = fast.momentum_encoder['backbone'].conv1.weight
+    assert conv.is_contiguous(memory_format=torch.channels_last)
+    batch = semi_batch()
+    losses = [
+        m(**m.data_preprocessor(dict(inputs=batch[0], data_samples=batch[1]), True), mode='loss')
+        for m in (plain, fast)
+    ]
+    for key in losses[0]:
+        torch.testing.assert_close(losses[1][key], losses[0][key], rtol=1e-4, atol=1e-5)
+
+
+def test_bf16_autocast_step_stays_close_to_float32():
+    """The AMP path on the CPU: the contrastive similarities stay in float32."""
+    torch.manual_seed(0)
+    model = build()
+    batch = semi_batch()
+    data = model.data_preprocessor(dict(inputs=batch[0], data_samples=batch[1]), True)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    full = model(**data, mode='loss')
+    model.load_state_dict(state)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        half = model(**data, mode='loss')
+    for key in ('loss_sup', 'loss_ctr'):
+        assert half[key].dtype == torch.float32
+        torch.testing.assert_close(half[key], full[key], rtol=0.05, atol=0.05)
+    half['loss_ctr'].backward()
+    assert model.backbone.conv1.weight.grad.isfinite().all()

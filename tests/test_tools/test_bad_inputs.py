@@ -153,3 +153,10 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(data, tmp_path):
     assert not (work / 'iter_4.pth').exists()
     ckpt = torch.load(work / 'iter_2.pth', map_location='cpu', weights_only=True)
     assert all(v.isfinite().all() for v in ckpt['state_dict'].values() if v.is_floating_point())
+
+
+def test_amp_without_a_gpu(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip('this machine has a GPU: --amp is valid here')
+    assert_clean_error(train(tmp_path / 'work', SUPERVISED, args=['--amp']),
+                       '--amp needs a CUDA device')

@@ -13,7 +13,8 @@ class BaseClassifier(BaseModel):
     Args:
         backbone: backbone config; ``forward`` returns a tuple of feature maps.
         head: classification head config (``LinearClsHead``).
-        data_preprocessor: batch preprocessor config.
+        data_preprocessor: batch preprocessor config; with ``channels_last=True`` the
+            backbone's weights are converted to ``torch.channels_last`` too.
     """
 
     def __init__(self,
@@ -26,6 +27,10 @@ class BaseClassifier(BaseModel):
             init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.head = MODELS.build(head)
+        if getattr(self.data_preprocessor, 'channels_last', False):
+            # Convolution weights in the layout of the inputs (NHWC tensor-core kernels);
+            # in-place initialisation and checkpoint loading keep it.
+            self.backbone.to(memory_format=torch.channels_last)
 
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         """Args: inputs (N, 3, H, W). Returns: globally average-pooled last map (N, C)."""

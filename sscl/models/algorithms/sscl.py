@@ -265,21 +265,26 @@ class SsCL(BaseClassifier):
         clamp(cos(q, proto_c), 0, 1) when self-paced, 1 before the first refresh). Negatives:
         queue entries whose label is not the query's class (all entries for class −1).
         """
-        # A copy: the enqueue after this loss overwrites the queue before backward.
-        queue = self.queue.queue.to(q.dtype, copy=True)
-        queue_labels = self.queue.queue_labels
-        neg_sim = q @ queue.t()
-        neg_mask = (queue_labels[None, :] != classes[:, None]) | (classes[:, None] < 0)
-        idx, valid = self.queue.class_positives(classes, self.num_positives)
-        own = (q * k).sum(dim=1, keepdim=True)
-        pos_sim = torch.cat([own, neg_sim.gather(1, idx)], dim=1)
-        pos_mask = torch.cat([torch.ones_like(own, dtype=torch.bool), valid], dim=1)
-        alpha = torch.ones_like(idx, dtype=pos_sim.dtype)
-        if self.self_paced:
-            cos = (q.detach() * self.prototypes[classes.clamp(min=0)]).sum(dim=1, keepdim=True)
-            alpha = torch.where(self.prototypes_ready, cos.clamp(0, 1), 1.0).expand_as(alpha)
-        pos_weight = torch.cat([torch.ones_like(own), alpha.to(own.dtype)], dim=1)
-        return self.loss_ctr(pos_sim, pos_weight, pos_mask, neg_sim, neg_mask)
+        # Similarities in float32 even under AMP: γ = 10 magnifies bf16 rounding.
+        with torch.autocast(q.device.type, enabled=False):
+            q, k = q.float(), k.float()
+            # A copy: the enqueue after this loss overwrites the queue before backward.
+            queue = self.queue.queue.to(q.dtype, copy=True)
+            queue_labels = self.queue.queue_labels
+            neg_sim = q @ queue.t()
+            neg_mask = (queue_labels[None, :] != classes[:, None]) | (classes[:, None] < 0)
+            idx, valid = self.queue.class_positives(classes, self.num_positives)
+            own = (q * k).sum(dim=1, keepdim=True)
+            pos_sim = torch.cat([own, neg_sim.gather(1, idx)], dim=1)
+            pos_mask = torch.cat([torch.ones_like(own, dtype=torch.bool), valid], dim=1)
+            alpha = torch.ones_like(idx, dtype=pos_sim.dtype)
+            if self.self_paced:
+                cos = (q.detach() * self.prototypes[classes.clamp(min=0)]).sum(
+                    dim=1, keepdim=True)
+                alpha = torch.where(self.prototypes_ready, cos.clamp(0, 1),
+                                    1.0).expand_as(alpha)
+            pos_weight = torch.cat([torch.ones_like(own), alpha], dim=1)
+            return self.loss_ctr(pos_sim, pos_weight, pos_mask, neg_sim, neg_mask)
 
     def loss(self, inputs: Dict[str, torch.Tensor],
              data_samples: Dict[str, Dict[str, torch.Tensor]]) -> Dict[str, torch.Tensor]:

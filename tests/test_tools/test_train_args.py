@@ -1,0 +1,36 @@
+"""tools/train.py's command-line options turned into config settings."""
+import argparse
+import importlib.util
+import os.path as osp
+from unittest import mock
+
+from mmengine.config import Config
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+spec = importlib.util.spec_from_file_location('train_tool', osp.join(ROOT, 'tools', 'train.py'))
+train_tool = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(train_tool)
+
+
+def args(**kwargs):
+    base = dict(config='configs/sscl/r50_imagenet_10pct.py', launcher='none', cfg_options=None,
+                work_dir=None, amp=False, auto_scale_lr=False, resume=None)
+    return argparse.Namespace(**dict(base, **kwargs))
+
+
+def test_amp_selects_bf16_autocast_without_loss_scaling():
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'sscl', 'r50_imagenet_10pct.py'))
+    with mock.patch('torch.cuda.is_available', return_value=True):
+        cfg = train_tool.merge_args(cfg, args(amp=True))
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.dtype == 'bfloat16' and 'loss_scale' not in cfg.optim_wrapper
+
+
+def test_resume_and_work_dir():
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'sscl', 'r50_imagenet_10pct.py'))
+    cfg = train_tool.merge_args(cfg, args(resume='auto'))
+    assert cfg.resume is True and cfg.load_from is None
+    assert cfg.work_dir == './work_dirs/r50_imagenet_10pct'
+    cfg = train_tool.merge_args(cfg, args(resume='x.pth', work_dir='w', auto_scale_lr=True))
+    assert (cfg.resume, cfg.load_from, cfg.work_dir) == (True, 'x.pth', 'w')
+    assert cfg.auto_scale_lr.enable is True
