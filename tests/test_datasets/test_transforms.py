@@ -7,7 +7,7 @@ import torchvision.transforms.v2 as T
 from torchvision.io import decode_image, write_png
 
 from sscl.registry import TRANSFORMS
-from sscl.utils import ImageReadError
+from sscl.utils import ConfigError, ImageReadError
 
 
 def noise(h=20, w=24):
@@ -117,3 +117,29 @@ def test_pack_inputs_needs_tensors():
     pack = TRANSFORMS.build(dict(type='PackInputs'))
     with pytest.raises(TypeError, match='put LoadImage first'):
         pack(dict(img=np.zeros((4, 4, 3), np.uint8), gt_label=0, sample_idx=0))
+
+
+def test_separable_gaussian_blur_equals_torchvision():
+    from sscl.datasets.transforms.gaussian_blur import separable_gaussian_blur
+    g = torch.Generator().manual_seed(0)
+    img = torch.randint(0, 256, (3, 40, 48), generator=g, dtype=torch.uint8)
+    for sigma in (0.1, 0.8, 2.0):
+        ours = separable_gaussian_blur(img, 23, sigma)
+        ref = T.functional.gaussian_blur(img, [23, 23], [sigma, sigma])
+        assert ours.dtype == torch.uint8
+        assert (ours.int() - ref.int()).abs().max() <= 1  # float summation order only
+        assert (ours != ref).float().mean() < 1e-3
+    as_float = img.float()
+    torch.testing.assert_close(separable_gaussian_blur(as_float, 5, 1.3),
+                               T.functional.gaussian_blur(as_float, [5, 5], [1.3, 1.3]))
+
+
+def test_gaussian_blur_probability_and_config_check():
+    blur = TRANSFORMS.build(dict(type='GaussianBlur', kernel_size=3, sigma=(0.1, 2.0), prob=0.5))
+    img = torch.zeros(3, 8, 8, dtype=torch.uint8)
+    img[:, 4, 4] = 255
+    torch.manual_seed(0)
+    blurred = [not torch.equal(blur(dict(img=img))['img'], img) for _ in range(400)]
+    assert 0.42 < np.mean(blurred) < 0.58
+    with pytest.raises(ConfigError, match='odd'):
+        TRANSFORMS.build(dict(type='GaussianBlur', kernel_size=4))

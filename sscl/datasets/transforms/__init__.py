@@ -1,9 +1,10 @@
 from .formatting import PackInputs
+from .gaussian_blur import GaussianBlur
 from .loading import LoadImage
 from .multi_view import MultiView
-from .torchvision_ops import (CenterCrop, ColorJitter, GaussianBlur, NamedTorchVision, RandAugment,
-                              RandomCrop, RandomGrayscale, RandomHorizontalFlip, RandomResizedCrop,
-                              Resize, TorchVision)
+from .torchvision_ops import (CenterCrop, ColorJitter, NamedTorchVision, RandAugment, RandomCrop,
+                              RandomGrayscale, RandomHorizontalFlip, RandomResizedCrop, Resize,
+                              TorchVision)
 
 __all__ = [
     'CenterCrop', 'ColorJitter', 'GaussianBlur', 'LoadImage', 'MultiView', 'NamedTorchVision',

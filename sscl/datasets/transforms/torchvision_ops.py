@@ -99,12 +99,6 @@ class RandomGrayscale(NamedTorchVision):
 
 
 @TRANSFORMS.register_module()
-class GaussianBlur(NamedTorchVision):
-    """Gaussian blur of ``kernel_size`` with ``sigma`` drawn in a range; ``prob`` of applying."""
-    op_name = 'GaussianBlur'
-
-
-@TRANSFORMS.register_module()
 class RandAugment(NamedTorchVision):
     """RandAugment: ``num_ops`` random ops of strength ``magnitude`` (of ``num_magnitude_bins``)."""
     op_name = 'RandAugment'

@@ -1,0 +1,272 @@
+"""Measure the training step, the input pipeline and the co-calibration refresh of a config.
+
+    python tools/analysis/benchmark.py CONFIG [--device cuda|cpu] [--iters 20] [--amp]
+
+Printed, from one run on one device:
+
+* the SsCL train step (mmengine ``train_step``: preprocessing, forward, backward, optimizer)
+  in samples/s on synthetic uint8 batches of the config's shapes (B labeled + μB unlabeled);
+* a plain supervised step of the same backbone and head on B + μB images (img/s);
+* the FLOP-normalised ratio: SsCL samples/s × (FLOPs per SsCL sample / FLOPs per supervised
+  image) / supervised img/s (1.0: the extra SsCL work costs only its FLOPs);
+* the input pipeline per worker (one process, one thread) on JPEGs it writes: the plain
+  torchvision composition, the config's unlabeled pipeline, and its CPU part when the config
+  runs the strong augmentation on the device;
+* the refresh time (embedding every labeled and unlabeled image once, plus the mixture pass
+  over the labeled set) as a fraction of one epoch, and the peak GPU memory.
+"""
+import argparse
+import copy
+import os.path as osp
+import sys
+import tempfile
+import time
+from typing import Callable, Dict, List, Tuple
+
+import torch
+import torchvision.transforms.v2 as T
+from mmengine.config import Config, DictAction
+from mmengine.dataset import Compose
+from mmengine.logging import MMLogger
+from mmengine.optim import build_optim_wrapper
+from torch.utils.flop_counter import FlopCounterMode
+from torchvision.io import decode_jpeg, encode_jpeg
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, ROOT)
+from sscl.registry import DATASETS, MODELS  # noqa: E402
+from sscl.utils import register_all_modules  # noqa: E402
+
+IMAGENET_TRAIN = 1281167
+CROP_TYPES = ('RandomResizedCrop', 'RandomCrop', 'CenterCrop')
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Benchmark the SsCL step, input pipeline '
+                                     'and refresh of a config')
+    parser.add_argument('config')
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
+                        choices=['cuda', 'cpu'])
+    parser.add_argument('--iters', type=int, default=20, help='timed steps')
+    parser.add_argument('--warmup', type=int, default=5, help='untimed steps first')
+    parser.add_argument('--amp', action='store_true', help='bf16 autocast (AmpOptimWrapper)')
+    parser.add_argument('--jpegs', type=int, default=64, help='JPEGs for the pipeline test')
+    parser.add_argument('--num-unlabeled', type=int, help='unlabeled set size (default: '
+                        'the built dataset, else ImageNet train)')
+    parser.add_argument('--num-labeled', type=int, help='labeled set size (default: the '
+                        'built dataset, else 10 %% of the unlabeled set)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args()
+
+
+def crop_size(pipeline: List[dict]) -> int:
+    """The output side of the first crop of a (multi-view) pipeline."""
+    for t in pipeline:
+        if t['type'] in CROP_TYPES:
+            size = t['size']
+            return size if isinstance(size, int) else size[0]
+        if t['type'] == 'MultiView':
+            return crop_size(next(iter(t['views'].values())))
+    raise ValueError('no crop in the pipeline: cannot tell the image size')
+
+
+def sync(device: str) -> None:
+    if device == 'cuda':
+        torch.cuda.synchronize()
+
+
+def time_steps(step: Callable[[], None], device: str, warmup: int, iters: int) -> float:
+    """Seconds per call of ``step``, after ``warmup`` calls."""
+    for _ in range(warmup):
+        step()
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(iters):
+        step()
+    sync(device)
+    return (time.perf_counter() - start) / iters
+
+
+def step_flops(step: Callable[[], None]) -> int:
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return counter.get_total_flops()
+
+
+def build_optim(model: torch.nn.Module, cfg: Config, amp: bool):
+    optim_cfg = copy.deepcopy(cfg.optim_wrapper)
+    if amp:
+        optim_cfg.update(type='AmpOptimWrapper', dtype='bfloat16')
+    return build_optim_wrapper(model, optim_cfg)
+
+
+def semi_batch(b: int, ub: int, size: int, num_classes: int, num_unlabeled: int) -> dict:
+    """A collated SsCL batch of random uint8 images (pinned, as a dataloader returns it)."""
+    def img(n):
+        t = torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8)
+        return t.pin_memory() if torch.cuda.is_available() else t
+
+    return dict(
+        inputs=dict(labeled=img(b), weak=img(ub), strong=img(ub)),
+        data_samples=dict(
+            labeled=dict(gt_label=torch.randint(0, num_classes, (b, )),
+                         sample_idx=torch.arange(b)),
+            unlabeled=dict(gt_label=torch.randint(0, num_classes, (ub, )),
+                           sample_idx=torch.randint(0, num_unlabeled, (ub, )))))
+
+
+def train_rates(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int]) -> Dict:
+    """SsCL and supervised steps: rates, FLOPs, peak memory."""
+    loader = cfg.train_dataloader
+    b, ub = loader.sampler.labeled_batch_size, loader.sampler.unlabeled_batch_size
+    size = crop_size(loader.dataset.labeled.pipeline)
+    num_classes = cfg.model.num_classes
+    device = args.device
+
+    model = MODELS.build(cfg.model).to(device)
+    model.init_weights()
+    model.init_pseudo_label_table(sizes[1])
+    model.set_prototypes(torch.randn(num_classes, cfg.model.get('feat_dim', 128)))
+    optim = build_optim(model, cfg, args.amp)
+    batch = semi_batch(b, ub, size, num_classes, sizes[1])
+    model.train()
+
+    def sscl_step():
+        model.train_step(batch, optim)
+
+    if device == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+    sscl_s = time_steps(sscl_step, device, args.warmup, args.iters)
+    peak = torch.cuda.max_memory_allocated() / 2**30 if device == 'cuda' else None
+    sscl_flops = step_flops(sscl_step)
+
+    sup = MODELS.build(
+        dict(type='ImageClassifier', backbone=cfg.model.backbone, head=cfg.model.head,
+             data_preprocessor=cfg.model.get('data_preprocessor'))).to(device)
+    sup_optim = build_optim(sup, cfg, args.amp)
+    images = semi_batch(b + ub, 1, size, num_classes, 1)['inputs']['labeled']
+    sup_batch = dict(inputs=images, data_samples=dict(
+        gt_label=torch.randint(0, num_classes, (b + ub, )), sample_idx=torch.arange(b + ub)))
+    sup.train()
+
+    def sup_step():
+        sup.train_step(sup_batch, sup_optim)
+
+    sup_s = time_steps(sup_step, device, args.warmup, args.iters)
+    sup_flops = step_flops(sup_step)
+
+    embed_batch = images.to(device)
+
+    @torch.no_grad()
+    def embed_step():
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=args.amp):
+            model.embed(model.data_preprocessor.normalize(embed_batch))
+
+    model.eval()
+    embed_s = time_steps(embed_step, device, 2, max(args.iters // 2, 2))
+    return dict(b=b, ub=ub, size=size, sscl=(b + ub) / sscl_s, sup=(b + ub) / sup_s,
+                flop_ratio=(sscl_flops / (b + ub)) / (sup_flops / (b + ub)),
+                embed=(b + ub) / embed_s, step_s=sscl_s, peak_gib=peak)
+
+
+def write_jpegs(folder: str, n: int) -> List[str]:
+    """``n`` 500×375 JPEGs of smooth random content (they compress like photographs)."""
+    g = torch.Generator().manual_seed(0)
+    paths = []
+    for i in range(n):
+        low = torch.rand(3, 12, 16, generator=g)
+        img = torch.nn.functional.interpolate(low[None], size=(375, 500), mode='bicubic')[0]
+        img = (img.clamp(0, 1) * 255).to(torch.uint8)
+        path = osp.join(folder, f'{i}.jpg')
+        with open(path, 'wb') as f:
+            f.write(encode_jpeg(img, quality=90).numpy().tobytes())
+        paths.append(path)
+    return paths
+
+
+def pipeline_rates(cfg: Config, args: argparse.Namespace) -> Dict[str, float]:
+    """Pairs/s of one worker (one thread) for the plain and the configured pipelines."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    size = crop_size(cfg.train_dataloader.dataset.unlabeled.pipeline)
+    weak = T.Compose([T.RandomResizedCrop(size, scale=(0.2, 1.0), antialias=True),
+                      T.RandomHorizontalFlip()])
+    strong = T.Compose([
+        T.RandomResizedCrop(size, scale=(0.2, 1.0), antialias=True), T.RandomHorizontalFlip(),
+        T.RandomApply([T.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8), T.RandomGrayscale(p=0.2),
+        T.RandomApply([T.GaussianBlur(23, sigma=(0.1, 2.0))], p=0.5),
+        T.RandAugment(num_ops=2, magnitude=10)])
+    rates = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = write_jpegs(tmp, args.jpegs)
+        raw = [open(p, 'rb').read() for p in paths]
+
+        def plain():
+            for data in raw:
+                img = decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8))
+                weak(img), strong(img)
+
+        rates['plain torchvision (decode + weak + strong)'] = args.jpegs / time_steps(
+            plain, 'cpu', 1, 2)
+        unlabeled = cfg.train_dataloader.dataset.unlabeled.pipeline
+        configured = Compose(copy.deepcopy(unlabeled))
+
+        def config_pipeline():
+            for p in paths:
+                configured(dict(img_path=p, sample_idx=0, gt_label=0))
+
+        on_device = cfg.model.get('data_preprocessor', {}).get('batch_augments')
+        name = 'config pipeline, CPU part' if on_device else 'config pipeline'
+        rates[name] = args.jpegs / time_steps(config_pipeline, 'cpu', 1, 2)
+    torch.set_num_threads(threads)
+    return rates
+
+
+def dataset_sizes(cfg: Config, args: argparse.Namespace) -> Tuple[int, int]:
+    """(labeled, unlabeled) sizes: flags, else the built datasets, else ImageNet's."""
+    if args.num_unlabeled:
+        return args.num_labeled or args.num_unlabeled // 10, args.num_unlabeled
+    try:
+        semi = DATASETS.build(cfg.train_dataloader.dataset)
+        return len(semi.labeled), len(semi.unlabeled)
+    except Exception as e:  # the data is not on this machine
+        print(f'(dataset not built: {str(e).splitlines()[0]}; assuming ImageNet sizes)')
+        return IMAGENET_TRAIN // 10, IMAGENET_TRAIN
+
+
+def main() -> None:
+    args = parse_args()
+    MMLogger.get_instance('benchmark', log_level='WARNING')  # no weight-init report
+    register_all_modules()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        sys.exit('benchmark.py: error: --device cuda but no CUDA device')
+    torch.backends.cudnn.benchmark = True
+    sizes = dataset_sizes(cfg, args)
+    device_name = torch.cuda.get_device_name() if args.device == 'cuda' else \
+        f'CPU, {torch.get_num_threads()} threads'
+    print(f'config: {args.config}\ndevice: {device_name}, amp: {args.amp}, '
+          f'torch {torch.__version__}')
+    rates = train_rates(cfg, args, sizes)
+    ratio = rates['sscl'] * rates['flop_ratio'] / rates['sup']
+    steps_per_epoch = sizes[1] / rates['ub']
+    epoch_s = steps_per_epoch * rates['step_s']
+    refresh_s = (sizes[0] * 2 + sizes[1]) / rates['embed']
+    print(f"step: {rates['b']} labeled + {rates['ub']} unlabeled images of {rates['size']}px")
+    print(f"SsCL train step          {rates['sscl']:10.1f} samples/s "
+          f"({rates['step_s'] * 1e3:.1f} ms/step)")
+    print(f"supervised train step    {rates['sup']:10.1f} img/s")
+    print(f"FLOPs per SsCL sample    {rates['flop_ratio']:10.2f} supervised images")
+    print(f'FLOP-normalised ratio    {ratio:10.2f} (SsCL throughput x FLOP ratio / supervised)')
+    print(f"refresh (embed {sizes[0]} labeled x2 + {sizes[1]} unlabeled): {refresh_s:.1f} s = "
+          f'{100 * refresh_s / epoch_s:.2f} % of an epoch ({epoch_s:.0f} s on this device)')
+    if rates['peak_gib'] is not None:
+        print(f"peak GPU memory          {rates['peak_gib']:10.2f} GiB")
+    for name, rate in pipeline_rates(cfg, args).items():
+        print(f'input pipeline, 1 worker: {name}: {rate:.1f} pairs/s')
+
+
+if __name__ == '__main__':
+    main()
