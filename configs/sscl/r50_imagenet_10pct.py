@@ -27,3 +27,11 @@ custom_hooks = [
         mixture=True,
         mixture_alpha=1.0),
 ]
+# tools/test.py also reports the representation diagnostics of the paper: Table 4's
+# intra-class similarity of the contrastive embedding, and Table 5's classifier vs
+# nearest-prototype accuracies with the overlap of their correct sets.
+test_evaluator = [
+    dict(type='Accuracy', topk=(1, 5)),
+    dict(type='IntraClassSimilarity', feature_key='embed'),
+    dict(type='PseudoLabelDiagnostics'),
+]

@@ -55,6 +55,8 @@ def parse_args() -> argparse.Namespace:
                         'the built dataset, else ImageNet train)')
     parser.add_argument('--num-labeled', type=int, help='labeled set size (default: the '
                         'built dataset, else 10 %% of the unlabeled set)')
+    parser.add_argument('--only', choices=['step', 'pipeline'],
+                        help='measure only the model side or only the input pipeline')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
 
@@ -244,15 +246,23 @@ def main() -> None:
     if args.device == 'cuda' and not torch.cuda.is_available():
         sys.exit('benchmark.py: error: --device cuda but no CUDA device')
     torch.backends.cudnn.benchmark = True
-    sizes = dataset_sizes(cfg, args)
     device_name = torch.cuda.get_device_name() if args.device == 'cuda' else \
         f'CPU, {torch.get_num_threads()} threads'
     print(f'config: {args.config}\ndevice: {device_name}, amp: {args.amp}, '
           f'torch {torch.__version__}')
+    if args.only != 'pipeline':
+        report_step(cfg, args)
+    if args.only != 'step':
+        for name, rate in pipeline_rates(cfg, args).items():
+            print(f'input pipeline, 1 worker: {name}: {rate:.1f} pairs/s')
+
+
+def report_step(cfg: Config, args: argparse.Namespace) -> None:
+    """Print the model-side figures."""
+    sizes = dataset_sizes(cfg, args)
     rates = train_rates(cfg, args, sizes)
     ratio = rates['sscl'] * rates['flop_ratio'] / rates['sup']
-    steps_per_epoch = sizes[1] / rates['ub']
-    epoch_s = steps_per_epoch * rates['step_s']
+    epoch_s = sizes[1] / rates['ub'] * rates['step_s']
     refresh_s = (sizes[0] * 2 + sizes[1]) / rates['embed']
     print(f"step: {rates['b']} labeled + {rates['ub']} unlabeled images of {rates['size']}px")
     print(f"SsCL train step          {rates['sscl']:10.1f} samples/s "
@@ -264,8 +274,6 @@ def main() -> None:
           f'{100 * refresh_s / epoch_s:.2f} % of an epoch ({epoch_s:.0f} s on this device)')
     if rates['peak_gib'] is not None:
         print(f"peak GPU memory          {rates['peak_gib']:10.2f} GiB")
-    for name, rate in pipeline_rates(cfg, args).items():
-        print(f'input pipeline, 1 worker: {name}: {rate:.1f} pairs/s')
 
 
 if __name__ == '__main__':

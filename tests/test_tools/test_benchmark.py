@@ -1,0 +1,39 @@
+"""tools/analysis/benchmark.py runs on the CPU and prints every figure it promises."""
+import os.path as osp
+import re
+import subprocess
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def run(*args):
+    result = subprocess.run(
+        [sys.executable, 'tools/analysis/benchmark.py', 'configs/sscl/wrn28-2_digits_40labels.py',
+         '--device', 'cpu', *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def number(pattern, text):
+    return float(re.search(pattern, text).group(1))
+
+
+def test_step_figures():
+    out = run('--only', 'step', '--iters', '1', '--warmup', '1', '--num-unlabeled', '1000',
+              '--num-labeled', '40', '--cfg-options',
+              'train_dataloader.sampler.labeled_batch_size=4',
+              'train_dataloader.sampler.unlabeled_batch_size=16')
+    assert 'step: 4 labeled + 16 unlabeled images of 32px' in out
+    assert number(r'SsCL train step\s+([\d.]+) samples/s', out) > 0
+    assert number(r'supervised train step\s+([\d.]+) img/s', out) > 0
+    # weak view forward, labeled+strong forward/backward and the key encoder: ~1.6 at mu=4
+    assert 1.3 < number(r'FLOPs per SsCL sample\s+([\d.]+)', out) < 2.0
+    assert 0 < number(r'refresh .*= ([\d.]+) % of an epoch', out)
+
+
+def test_pipeline_figures():
+    out = run('--only', 'pipeline', '--jpegs', '4')
+    assert number(r'plain torchvision \(decode \+ weak \+ strong\): ([\d.]+) pairs/s', out) > 0
+    assert number(r'config pipeline: ([\d.]+) pairs/s', out) > 0
