@@ -77,6 +77,8 @@ class CoCalibrationHook(Hook):
         num_nearest: size of Ω_c; None = the labeled count of c.
         seed: base seed of the mixture draws; a refresh at iteration i draws with seed + i,
             identically on every rank and after a resume.
+        amp: embed under bfloat16 autocast on a GPU (prototype sums and similarities stay
+            float32); no effect on the CPU.
     """
     priority = 'HIGH'  # size the table before EMAHook copies the model
 
@@ -89,8 +91,10 @@ class CoCalibrationHook(Hook):
                  mixture: bool = True,
                  mixture_alpha: float = 1.0,
                  num_nearest: Optional[int] = None,
-                 seed: int = 0):
+                 seed: int = 0,
+                 amp: bool = True):
         self.pipeline = Compose(pipeline)
+        self.amp = amp
         self.interval = interval
         self.by_epoch = by_epoch
         self.batch_size = batch_size
@@ -166,7 +170,11 @@ class CoCalibrationHook(Hook):
         bar = ProgressBar(len(dataset)) if is_main_process() else None
         for batch in self._loader(_PipelineView(dataset, self.pipeline)):
             data = model.data_preprocessor(batch, False)
-            z, probs = model.embed(data['inputs'])
+            device = data['inputs'].device.type
+            with torch.autocast(device, dtype=torch.bfloat16,
+                                enabled=self.amp and device == 'cuda'):
+                z, probs = model.embed(data['inputs'])
+            z, probs = z.float(), probs.float()
             part = dict(
                 sample_idx=data['data_samples']['sample_idx'],
                 gt_label=data['data_samples']['gt_label'])
@@ -178,7 +186,7 @@ class CoCalibrationHook(Hook):
                     nearest=sim.argmax(dim=1),
                     sim_assigned=sim.gather(1, assigned[:, None])[:, 0])
             else:
-                part['z'] = z.float()
+                part['z'] = z
             parts.append(part)
             if bar is not None:
                 bar.update(len(z) * get_world_size())
@@ -224,7 +232,9 @@ class CoCalibrationHook(Hook):
                 b = model.data_preprocessor(dict(inputs=batch['b']), False)['inputs']
                 lam = batch['lam'].to(a.device, a.dtype).view(-1, 1, 1, 1)
                 # Normalisation is affine, so mixing normalised pixels mixes raw pixels.
-                z, _ = model.embed(lam * a + (1 - lam) * b)
+                with torch.autocast(a.device.type, dtype=torch.bfloat16,
+                                    enabled=self.amp and a.device.type == 'cuda'):
+                    z, _ = model.embed(lam * a + (1 - lam) * b)
                 sums.index_add_(0, batch['cls'].to(device), z.float())
         all_reduce(sums, op='sum')
         return sums
