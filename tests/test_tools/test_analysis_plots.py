@@ -169,13 +169,13 @@ def test_panels_hold_losses_pseudo_labels_and_validation():
         curves.panels(TRAIN, VAL, ['loss', 'loss_x'])
 
 
-def test_find_scalars_takes_the_newest_run(tmp_path):
+def test_find_scalars_joins_the_runs_of_a_work_dir(tmp_path):
     old = write_scalars(tmp_path / '20240101_000000' / 'vis_data' / 'scalars.json', TRAIN)
     new = write_scalars(tmp_path / '20240102_000000' / 'vis_data' / 'scalars.json', TRAIN)
     (tmp_path / '20240103_000000').mkdir()  # a run that has not logged yet
-    assert curves.find_scalars(str(tmp_path)) == str(new)
-    assert curves.find_scalars(str(old)) == str(old)
-    assert curves.find_scalars(str(old.parent.parent)) == str(old)
+    assert curves.find_scalars(str(tmp_path)) == [str(old), str(new)]
+    assert curves.find_scalars(str(old)) == [str(old)]
+    assert curves.find_scalars(str(old.parent.parent)) == [str(old)]
     with pytest.raises(
             curves.LogError,
             match=f'no <timestamp>/vis_data/scalars.json in '
@@ -183,6 +183,15 @@ def test_find_scalars_takes_the_newest_run(tmp_path):
         curves.find_scalars(str(tmp_path / '20240103_000000'))
     with pytest.raises(curves.LogError, match='no such file or directory'):
         curves.find_scalars(str(tmp_path / 'missing'))
+
+
+def test_a_resumed_run_continues_the_curves(tmp_path):
+    first, second = TRAIN[:3], TRAIN[2:]  # the resumed run logs iteration 32 again
+    write_scalars(tmp_path / '20240101_000000' / 'vis_data' / 'scalars.json', first + VAL[:1])
+    write_scalars(tmp_path / '20240102_000000' / 'vis_data' / 'scalars.json', second + VAL[1:])
+    train, val = curves.read_runs(curves.find_scalars(str(tmp_path)))
+    assert [r['iter'] for r in train] == [r['iter'] for r in TRAIN]
+    assert val == VAL
 
 
 def test_plot_curves_cli_writes_a_png(tmp_path):

@@ -2,10 +2,10 @@
 
     python tools/analysis/plot_curves.py WORK_DIR --out curves.png [--keys loss loss_sup ...]
 
-WORK_DIR is a work dir (its newest ``<timestamp>/vis_data/scalars.json`` is read), a
-``<timestamp>`` dir, or a ``scalars.json`` itself. One PNG holds up to three panels: the
-losses (or ``--keys``) per iteration; the pseudo-label accuracy and mask rate per iteration;
-the validation metrics. Validation lines of epoch-based runs carry the epoch as ``step``: they
+WORK_DIR is a work dir (the ``<timestamp>/vis_data/scalars.json`` of all its runs, joined:
+a resumed run continues the curves), a ``<timestamp>`` dir, or a ``scalars.json`` itself.
+One PNG holds up to three panels: the losses (or ``--keys``) per iteration; the pseudo-label
+accuracy and mask rate per iteration; the validation metrics. Validation lines of epoch-based runs carry the epoch as ``step``: they
 are placed at the epoch's last iteration when the training lines pin down the epoch length,
 else the panel is drawn against epochs.
 """
@@ -40,20 +40,33 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def find_scalars(path: str) -> str:
-    """``path`` if it is a file, else the ``vis_data/scalars.json`` of the newest run in it
-    (mmengine names run dirs by their start time, so the newest sorts last)."""
+def find_scalars(path: str) -> List[str]:
+    """``[path]`` if it is a file or a run dir, else the ``vis_data/scalars.json`` of every run
+    in the work dir, oldest first (mmengine names run dirs by their start time): a resumed
+    training is the sequence of its runs."""
     if osp.isfile(path):
-        return path
+        return [path]
     if not osp.isdir(path):
         raise LogError(f'no such file or directory: {path}')
     own = osp.join(path, 'vis_data', 'scalars.json')
     if osp.isfile(own):
-        return own
+        return [own]
     runs = sorted(glob(osp.join(escape(path), '*', 'vis_data', 'scalars.json')))
     if not runs:
         raise LogError(f'no <timestamp>/vis_data/scalars.json in {path}')
-    return runs[-1]
+    return runs
+
+
+def read_runs(paths: Sequence[str]) -> Tuple[List[dict], List[dict]]:
+    """Training and validation lines of consecutive runs; where a resumed run logs an
+    iteration (or validation step) again, its line replaces the earlier one."""
+    train: Dict[int, dict] = {}
+    val: Dict[object, dict] = {}
+    for path in paths:
+        run_train, run_val = read_scalars(path)
+        train.update((r['iter'], r) for r in run_train)
+        val.update((r.get('step', len(val)), r) for r in run_val)
+    return [train[k] for k in sorted(train)], list(val.values())
 
 
 def read_scalars(path: str) -> Tuple[List[dict], List[dict]]:
@@ -170,15 +183,17 @@ def plot(panel_list: Sequence[Dict], title: str, out: str) -> None:
 
 
 def plot_curves(work_dir: str, out: str, keys: Optional[Sequence[str]] = None) -> str:
-    """Plot the run's curves into ``out``; returns a one-line summary."""
-    path = find_scalars(work_dir)
-    train, val = read_scalars(path)
+    """Plot the curves of a run (all its resumed parts) into ``out``; returns a one-line
+    summary."""
+    paths = find_scalars(work_dir)
+    train, val = read_runs(paths)
+    source = paths[-1] if len(paths) == 1 else f'{len(paths)} runs in {work_dir}'
     panel_list = panels(train, val, keys)
     if not panel_list:
-        raise LogError(f'{path}: no loss, pseudo-label or validation scalars to plot')
-    plot(panel_list, path, out)
+        raise LogError(f'{source}: no loss, pseudo-label or validation scalars to plot')
+    plot(panel_list, source, out)
     names = ', '.join(p['title'] for p in panel_list)
-    return f'{out}: {names} from {path} ({len(train)} training, {len(val)} validation lines)'
+    return f'{out}: {names} from {source} ({len(train)} training, {len(val)} validation lines)'
 
 
 def main() -> None:
