@@ -5,9 +5,9 @@
 WORK_DIR is a work dir (the ``<timestamp>/vis_data/scalars.json`` of all its runs, joined:
 a resumed run continues the curves), a ``<timestamp>`` dir, or a ``scalars.json`` itself.
 One PNG holds up to three panels: the losses (or ``--keys``) per iteration; the pseudo-label
-accuracy and mask rate per iteration; the validation metrics. Validation lines of epoch-based runs carry the epoch as ``step``: they
-are placed at the epoch's last iteration when the training lines pin down the epoch length,
-else the panel is drawn against epochs.
+accuracy and mask rate per iteration; the validation metrics. Validation lines of
+epoch-based runs carry the epoch as ``step``: they are placed at the epoch's last iteration
+when the training lines pin down the epoch length, else the panel is drawn against epochs.
 """
 import argparse
 import json
