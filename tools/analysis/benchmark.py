@@ -102,6 +102,14 @@ def build_optim(model: torch.nn.Module, cfg: Config, amp: bool):
     return build_optim_wrapper(model, optim_cfg)
 
 
+def model_config(cfg: Config) -> dict:
+    """``cfg.model`` with the config's top-level ``data_preprocessor``, as the Runner builds it."""
+    model = copy.deepcopy(cfg.model)
+    if cfg.get('data_preprocessor'):
+        model.setdefault('data_preprocessor', copy.deepcopy(cfg.data_preprocessor))
+    return model
+
+
 def semi_batch(b: int, ub: int, size: int, num_classes: int, num_unlabeled: int) -> dict:
     """A collated SsCL batch of random uint8 images (pinned, as a dataloader returns it)."""
     def img(n):
@@ -125,7 +133,7 @@ def train_rates(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int]) -
     num_classes = cfg.model.num_classes
     device = args.device
 
-    model = MODELS.build(cfg.model).to(device)
+    model = MODELS.build(model_config(cfg)).to(device)
     model.init_weights()
     model.init_pseudo_label_table(sizes[1])
     model.set_prototypes(torch.randn(num_classes, cfg.model.get('feat_dim', 128)))
@@ -144,7 +152,7 @@ def train_rates(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int]) -
 
     sup = MODELS.build(
         dict(type='ImageClassifier', backbone=cfg.model.backbone, head=cfg.model.head,
-             data_preprocessor=cfg.model.get('data_preprocessor'))).to(device)
+             data_preprocessor=model_config(cfg).get('data_preprocessor'))).to(device)
     sup_optim = build_optim(sup, cfg, args.amp)
     images = semi_batch(b + ub, 1, size, num_classes, 1)['inputs']['labeled']
     sup_batch = dict(inputs=images, data_samples=dict(
@@ -217,7 +225,7 @@ def pipeline_rates(cfg: Config, args: argparse.Namespace) -> Dict[str, float]:
             for p in paths:
                 configured(dict(img_path=p, sample_idx=0, gt_label=0))
 
-        on_device = cfg.model.get('data_preprocessor', {}).get('batch_augments')
+        on_device = model_config(cfg).get('data_preprocessor', {}).get('batch_augments')
         name = 'config pipeline, CPU part' if on_device else 'config pipeline'
         rates[name] = args.jpegs / time_steps(config_pipeline, 'cpu', 1, 2)
     torch.set_num_threads(threads)
