@@ -280,6 +280,12 @@ def report_step(cfg: Config, args: argparse.Namespace) -> None:
     print(f'FLOP-normalised ratio    {ratio:10.2f} (SsCL throughput x FLOP ratio / supervised)')
     print(f"refresh (embed {sizes[0]} labeled x2 + {sizes[1]} unlabeled): {refresh_s:.1f} s = "
           f'{100 * refresh_s / epoch_s:.2f} % of an epoch ({epoch_s:.0f} s on this device)')
+    hook = next((h for h in cfg.get('custom_hooks', []) if h['type'] == 'CoCalibrationHook'),
+                None)
+    if hook is not None and hook.get('by_epoch', True):
+        interval = hook.get('interval', 5)
+        print(f'refresh every {interval} epochs  {100 * refresh_s / epoch_s / interval:10.2f} % '
+              'of training time')
     if rates['peak_gib'] is not None:
         print(f"peak GPU memory          {rates['peak_gib']:10.2f} GiB")
 
