@@ -30,7 +30,8 @@ def intra_class_similarity(feats: torch.Tensor, labels: torch.Tensor) -> float:
         raise ValueError('intra-class similarity needs a class with at least two samples')
     n = counts[keep].double()
     pair_sums = (sums[classes[keep]].pow(2).sum(dim=1) - n) / 2
-    return (pair_sums / (n * (n - 1) / 2)).mean().item()
+    # clamp: the sum formula can exceed 1 by rounding when every pair is identical
+    return (pair_sums / (n * (n - 1) / 2)).mean().clamp(-1.0, 1.0).item()
 
 
 @METRICS.register_module()
