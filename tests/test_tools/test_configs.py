@@ -24,7 +24,10 @@ def test_config_loads_and_builds_its_model(path):
     register_all_modules()
     cfg = Config.fromfile(path)
     assert cfg.default_scope == 'sscl'
-    model = MODELS.build(cfg.model)
+    model_cfg = cfg.model
+    if cfg.get('data_preprocessor'):  # as mmengine's Runner builds the model
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model = MODELS.build(model_cfg)
     assert hasattr(model, 'backbone') and hasattr(model, 'head')
     assert cfg.train_dataloader.batch_size > 0
 
