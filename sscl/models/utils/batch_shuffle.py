@@ -29,7 +29,9 @@ def forward_with_shuffle_bn(fn: Callable[[torch.Tensor], torch.Tensor],
         return fn(x)
     n = x.size(0)
     x_all = torch.cat(all_gather(x.contiguous()))
-    perm = torch.randperm(x_all.size(0), generator=generator).to(x.device)
+    perm = torch.randperm(x_all.size(0), generator=generator)
+    if x.is_cuda:  # pinned + non_blocking: the host does not wait for the GPU queue
+        perm = perm.pin_memory().to(x.device, non_blocking=True)
     broadcast(perm, src=0)
     rank = get_rank()
     mine = perm.view(world_size, n)[rank]
