@@ -1,3 +1,4 @@
+from .batch_strong_augment import BatchStrongAugment
 from .data_preprocessor import SsclDataPreprocessor
 
-__all__ = ['SsclDataPreprocessor']
+__all__ = ['BatchStrongAugment', 'SsclDataPreprocessor']

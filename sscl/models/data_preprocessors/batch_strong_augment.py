@@ -1,0 +1,217 @@
+"""The strong view's photometric part and RandAugment, batched on the device, each sample
+with its own random parameters."""
+import math
+from typing import Callable, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torchvision.transforms.v2.functional as TF
+
+from sscl.registry import MODELS
+
+# torchvision's RandAugment ops (v2 ``_AutoAugmentBase``) and whether their sign is random.
+RAND_AUGMENT_OPS = (('Identity', False), ('ShearX', True), ('ShearY', True),
+                    ('TranslateX', True), ('TranslateY', True), ('Rotate', True),
+                    ('Brightness', True), ('Color', True), ('Contrast', True),
+                    ('Sharpness', True), ('Posterize', False), ('Solarize', False),
+                    ('AutoContrast', False), ('Equalize', False))
+
+
+def _blend(img: torch.Tensor, other: torch.Tensor, ratio: torch.Tensor) -> torch.Tensor:
+    """torchvision's uint8 blend with a per-sample ratio (N,): truncated to uint8."""
+    ratio = ratio.view(-1, 1, 1, 1)
+    return (ratio * img + (1 - ratio) * other).clamp_(0, 255).to(torch.uint8)
+
+
+def _gray(img: torch.Tensor) -> torch.Tensor:
+    """(N, 1, H, W) luma of uint8 RGB, ITU-R 601 weights, floored as torchvision."""
+    r, g, b = img.float().unbind(dim=1)
+    return (0.2989 * r + 0.587 * g + 0.114 * b).unsqueeze(1).floor_()
+
+
+def _hue(img: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """Rotate hue by ``shift`` (N,) of a turn, through HSV as torchvision."""
+    x = img.float() / 255
+    maxc, _ = x.max(dim=1)
+    minc, _ = x.min(dim=1)
+    delta = maxc - minc
+    r, g, b = x.unbind(dim=1)
+    safe = torch.where(delta > 0, delta, torch.ones_like(delta))
+    h = torch.where(maxc == r, (g - b) / safe % 6,
+                    torch.where(maxc == g, (b - r) / safe + 2, (r - g) / safe + 4)) / 6
+    h = torch.where(delta > 0, h, torch.zeros_like(h))
+    h = (h + shift.view(-1, 1, 1)) % 1.0
+    s = torch.where(maxc > 0, delta / torch.where(maxc > 0, maxc, torch.ones_like(maxc)),
+                    torch.zeros_like(maxc))
+    v = maxc
+    i = torch.floor(h * 6)
+    f = h * 6 - i
+    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
+    i = i.long() % 6
+    table = torch.stack([
+        torch.stack([v, q, p, p, t, v], dim=1),
+        torch.stack([t, v, v, q, p, p], dim=1),
+        torch.stack([p, p, t, v, v, q], dim=1),
+    ], dim=1)  # (N, 3, 6, H, W)
+    out = table.gather(2, i[:, None, None].expand(-1, 3, 1, -1, -1)).squeeze(2)
+    return (out * 255).round_().clamp_(0, 255).to(torch.uint8)
+
+
+def _blur(img: torch.Tensor, kernel_size: int, sigma: torch.Tensor) -> torch.Tensor:
+    """Gaussian blur with a per-sample σ (N,), reflect padding, separable grouped conv."""
+    n, c, h, w = img.shape
+    t = torch.arange(kernel_size, device=img.device, dtype=torch.float32) - (kernel_size - 1) / 2
+    k = torch.softmax(-t.pow(2) / (2 * sigma.view(-1, 1).float()**2), dim=1)  # (N, k)
+    k = k.repeat_interleave(c, dim=0)  # one kernel per (sample, channel) group
+    pad = kernel_size // 2
+    x = F.pad(img.float().view(1, n * c, h, w), (pad, pad, pad, pad), mode='reflect')
+    x = F.conv2d(x, k.view(n * c, 1, 1, -1), groups=n * c)
+    x = F.conv2d(x, k.view(n * c, 1, -1, 1), groups=n * c)
+    return x.view(n, c, h, w).round_().clamp_(0, 255).to(torch.uint8)
+
+
+@MODELS.register_module()
+class BatchStrongAugment(nn.Module):
+    """SimCLR colour jitter, greyscale, Gaussian blur and RandAugment on a device batch.
+
+    The distribution of the CPU composition ``RandomApply([ColorJitter], p) →
+    RandomGrayscale(p) → RandomApply([GaussianBlur], p) → RandAugment`` of torchvision v2,
+    drawn independently for every sample (coins, factors, the jitter order, σ, and the
+    RandAugment ops and signs). RandAugment's magnitude is fixed, so the samples that drew the
+    same (op, sign) go through torchvision's own functional op together; the colour jitter
+    and blur, whose factors differ per sample, are the same formulas with per-sample
+    factors. Used as ``SsclDataPreprocessor(batch_augments=dict(strong=...))``.
+
+    Args:
+        color_jitter: ``brightness``, ``contrast``, ``saturation``, ``hue`` and ``p``; None
+            skips the stage.
+        grayscale_p: probability of greyscale (3 channels).
+        blur: ``kernel_size``, ``sigma`` range and ``p``; None skips it.
+        rand_augment: ``num_ops``, ``magnitude``, ``num_magnitude_bins``; None skips it.
+    """
+
+    def __init__(self,
+                 color_jitter: Optional[dict] = dict(
+                     brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=0.8),
+                 grayscale_p: float = 0.2,
+                 blur: Optional[dict] = dict(kernel_size=23, sigma=(0.1, 2.0), p=0.5),
+                 rand_augment: Optional[dict] = dict(
+                     num_ops=2, magnitude=10, num_magnitude_bins=31)):
+        super().__init__()
+        self.color_jitter = color_jitter
+        self.grayscale_p = grayscale_p
+        self.blur = blur
+        self.rand_augment = rand_augment
+
+    def forward(self, imgs: torch.Tensor) -> torch.Tensor:
+        """Args: imgs (N, 3, H, W) on the 0-255 scale (uint8 or float).
+        Returns: uint8 (N, 3, H, W)."""
+        x = imgs if imgs.dtype == torch.uint8 else imgs.round().clamp(0, 255).to(torch.uint8)
+        n, dev = x.size(0), x.device
+        if self.color_jitter is not None:
+            x = self._jitter(x)
+        if self.grayscale_p > 0:
+            x = self._apply(x, torch.rand(n, device=dev) < self.grayscale_p,
+                            lambda s, i: TF.rgb_to_grayscale(s, num_output_channels=3))
+        if self.blur is not None:
+            low, high = self.blur['sigma']
+            sigma = torch.empty(n, device=dev).uniform_(low, high)
+            x = self._apply(x, torch.rand(n, device=dev) < self.blur['p'],
+                            lambda s, i: _blur(s, self.blur['kernel_size'], sigma[i]))
+        if self.rand_augment is not None:
+            x = self._rand_augment(x)
+        return x
+
+    @staticmethod
+    def _apply(x: torch.Tensor, mask: torch.Tensor,
+               op: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """``op(x[idx], idx)`` written back for the samples where ``mask`` holds."""
+        idx = mask.nonzero()[:, 0]
+        if idx.numel():
+            x = x.clone()
+            x[idx] = op(x[idx], idx)
+        return x
+
+    def _jitter(self, x: torch.Tensor) -> torch.Tensor:
+        cfg, n, dev = self.color_jitter, x.size(0), x.device
+
+        def factors(spread: float, centre: float = 1.0) -> torch.Tensor:
+            return torch.empty(n, device=dev).uniform_(centre - spread, centre + spread)
+
+        b, c, s = factors(cfg['brightness']), factors(cfg['contrast']), factors(
+            cfg['saturation'])
+        h = factors(cfg['hue'], 0.0)
+        ops = [
+            lambda t, i: _blend(t, torch.zeros_like(t), b[i]),
+            lambda t, i: _blend(t, _gray(t).mean(dim=(1, 2, 3), keepdim=True), c[i]),
+            lambda t, i: _blend(t, _gray(t).to(torch.uint8).expand_as(t), s[i]),
+            lambda t, i: _hue(t, h[i]),
+        ]
+        order = torch.rand(n, 4, device=dev).argsort(dim=1)  # a permutation per sample
+        applied = torch.rand(n, device=dev) < cfg['p']
+        for step in range(4):
+            for k, op in enumerate(ops):
+                x = self._apply(x, applied & (order[:, step] == k), op)
+        return x
+
+    def _rand_augment(self, x: torch.Tensor) -> torch.Tensor:
+        cfg = self.rand_augment
+        bins, level = cfg['num_magnitude_bins'], cfg['magnitude']
+        h, w = x.shape[-2:]
+        n, dev = x.size(0), x.device
+
+        def mag(top: float) -> float:
+            return float(torch.linspace(0.0, top, bins)[level]) if bins > 1 else 0.0
+
+        posterize_bits = int(8 - (torch.arange(bins) / ((bins - 1) / 4)).round().int()[level])
+        solarize = float(torch.linspace(1.0, 0.0, bins)[level]) * 255
+        for _ in range(cfg['num_ops']):
+            op_ids = torch.randint(len(RAND_AUGMENT_OPS), (n, ), device=dev)
+            signs = torch.randint(2, (n, ), device=dev)
+            for k, (name, signed) in enumerate(RAND_AUGMENT_OPS):
+                for sign in ((1.0, -1.0) if signed else (1.0, )):
+                    mask = op_ids == k
+                    if signed:
+                        mask = mask & (signs == (0 if sign > 0 else 1))
+                    x = self._apply(
+                        x, mask, lambda t, i, name=name, sign=sign: self._ra_op(
+                            t, name, sign, mag, h, w, posterize_bits, solarize))
+        return x
+
+    @staticmethod
+    def _ra_op(t: torch.Tensor, name: str, sign: float, mag: Callable[[float], float], h: int,
+               w: int, bits: int, solarize: float) -> torch.Tensor:
+        """One RandAugment op on a group, as torchvision's ``_apply_image_or_video_transform``
+        (nearest interpolation, fill 0)."""
+        near = TF.InterpolationMode.NEAREST
+        if name == 'Identity':
+            return t
+        if name in ('ShearX', 'ShearY'):
+            angle = math.degrees(math.atan(sign * mag(0.3)))
+            shear = [angle, 0.0] if name == 'ShearX' else [0.0, angle]
+            return TF.affine(t, angle=0.0, translate=[0, 0], scale=1.0, shear=shear,
+                             interpolation=near, fill=None, center=[0, 0])
+        if name in ('TranslateX', 'TranslateY'):
+            shift = int(sign * mag(150.0 / 331.0 * (w if name == 'TranslateX' else h)))
+            translate = [shift, 0] if name == 'TranslateX' else [0, shift]
+            return TF.affine(t, angle=0.0, translate=translate, scale=1.0, shear=[0.0, 0.0],
+                             interpolation=near, fill=None)
+        if name == 'Rotate':
+            return TF.rotate(t, angle=sign * mag(30.0), interpolation=near, fill=None)
+        factor = 1.0 + sign * mag(0.9)
+        if name == 'Brightness':
+            return TF.adjust_brightness(t, factor)
+        if name == 'Color':
+            return TF.adjust_saturation(t, factor)
+        if name == 'Contrast':
+            return TF.adjust_contrast(t, factor)
+        if name == 'Sharpness':
+            return TF.adjust_sharpness(t, factor)
+        if name == 'Posterize':
+            return TF.posterize(t, bits=bits)
+        if name == 'Solarize':
+            return TF.solarize(t, threshold=solarize)
+        if name == 'AutoContrast':
+            return TF.autocontrast(t)
+        return TF.equalize(t)
