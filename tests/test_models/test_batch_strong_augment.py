@@ -116,3 +116,10 @@ def test_data_preprocessor_applies_it_to_the_named_view_in_training():
     assert torch.equal(out['weak'], x.float())
     assert torch.equal(out['strong'], TF.rgb_to_grayscale(x, num_output_channels=3).float())
     assert torch.equal(pre(data, training=False)['inputs']['strong'], x.float())
+
+
+def test_moves_with_the_model():
+    pre = MODELS.build(dict(type='SsclDataPreprocessor',
+                            batch_augments=dict(strong=dict(type='BatchStrongAugment'))))
+    pre.to('cpu')  # nn.Module.to walks the submodules
+    assert isinstance(pre.batch_augments['strong'], bsa.BatchStrongAugment)

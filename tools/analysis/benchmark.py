@@ -229,6 +229,11 @@ def pipeline_rates(cfg: Config, args: argparse.Namespace) -> Dict[str, float]:
         name = 'config pipeline, CPU part' if on_device else 'config pipeline'
         rates[name] = args.jpegs / time_steps(config_pipeline, 'cpu', 1, 2)
     torch.set_num_threads(threads)
+    for view, aug_cfg in (on_device or {}).items():
+        aug = MODELS.build(aug_cfg).to(args.device)
+        batch = torch.randint(0, 256, (64, 3, size, size), dtype=torch.uint8, device=args.device)
+        seconds = time_steps(lambda: aug(batch), args.device, 1, 3)
+        rates[f'{view} view on {args.device} ({aug_cfg["type"]}, batches of 64)'] = 64 / seconds
     return rates
 
 
@@ -262,7 +267,10 @@ def main() -> None:
         report_step(cfg, args)
     if args.only != 'step':
         for name, rate in pipeline_rates(cfg, args).items():
-            print(f'input pipeline, 1 worker: {name}: {rate:.1f} pairs/s')
+            if ' view on ' in name:
+                print(f'batched augmentation: {name}: {rate:.1f} samples/s')
+            else:
+                print(f'input pipeline, 1 worker: {name}: {rate:.1f} pairs/s')
 
 
 def report_step(cfg: Config, args: argparse.Namespace) -> None:

@@ -112,20 +112,20 @@ class BatchStrongAugment(nn.Module):
         if self.color_jitter is not None:
             x = self._jitter(x)
         if self.grayscale_p > 0:
-            x = self._apply(x, torch.rand(n, device=dev) < self.grayscale_p,
-                            lambda s, i: TF.rgb_to_grayscale(s, num_output_channels=3))
+            x = self._apply_to(x, torch.rand(n, device=dev) < self.grayscale_p,
+                               lambda s, i: TF.rgb_to_grayscale(s, num_output_channels=3))
         if self.blur is not None:
             low, high = self.blur['sigma']
             sigma = torch.empty(n, device=dev).uniform_(low, high)
-            x = self._apply(x, torch.rand(n, device=dev) < self.blur['p'],
-                            lambda s, i: _blur(s, self.blur['kernel_size'], sigma[i]))
+            x = self._apply_to(x, torch.rand(n, device=dev) < self.blur['p'],
+                               lambda s, i: _blur(s, self.blur['kernel_size'], sigma[i]))
         if self.rand_augment is not None:
             x = self._rand_augment(x)
         return x
 
     @staticmethod
-    def _apply(x: torch.Tensor, mask: torch.Tensor,
-               op: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    def _apply_to(x: torch.Tensor, mask: torch.Tensor,
+                  op: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> torch.Tensor:
         """``op(x[idx], idx)`` written back for the samples where ``mask`` holds."""
         idx = mask.nonzero()[:, 0]
         if idx.numel():
@@ -152,7 +152,7 @@ class BatchStrongAugment(nn.Module):
         applied = torch.rand(n, device=dev) < cfg['p']
         for step in range(4):
             for k, op in enumerate(ops):
-                x = self._apply(x, applied & (order[:, step] == k), op)
+                x = self._apply_to(x, applied & (order[:, step] == k), op)
         return x
 
     def _rand_augment(self, x: torch.Tensor) -> torch.Tensor:
@@ -174,7 +174,7 @@ class BatchStrongAugment(nn.Module):
                     mask = op_ids == k
                     if signed:
                         mask = mask & (signs == (0 if sign > 0 else 1))
-                    x = self._apply(
+                    x = self._apply_to(
                         x, mask, lambda t, i, name=name, sign=sign: self._ra_op(
                             t, name, sign, mag, h, w, posterize_bits, solarize))
         return x
