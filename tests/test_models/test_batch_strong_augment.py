@@ -123,3 +123,14 @@ def test_moves_with_the_model():
                             batch_augments=dict(strong=dict(type='BatchStrongAugment'))))
     pre.to('cpu')  # nn.Module.to walks the submodules
     assert isinstance(pre.batch_augments['strong'], bsa.BatchStrongAugment)
+
+
+def test_jitter_ranges_follow_torchvision():
+    x = images(1).expand(300, -1, -1, -1).contiguous()
+    torch.manual_seed(0)
+    strong = only(color_jitter=dict(brightness=1.5, contrast=0, saturation=0, hue=0, p=1.0))(x)
+    # factors in [max(0, 1 - 1.5), 2.5] = [0, 2.5]: never negative, so black only at ~0
+    assert (strong.flatten(1).amax(dim=1) == 0).float().mean() < 0.02
+    ranged = only(color_jitter=dict(brightness=(1.0, 1.0), contrast=(0.5, 0.5), saturation=0,
+                                    hue=0, p=1.0))(x[:2])
+    assert torch.equal(ranged[0], TF.adjust_contrast(x[0], 0.5))

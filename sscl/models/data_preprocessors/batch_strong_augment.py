@@ -84,8 +84,9 @@ class BatchStrongAugment(nn.Module):
     factors. Used as ``SsclDataPreprocessor(batch_augments=dict(strong=...))``.
 
     Args:
-        color_jitter: ``brightness``, ``contrast``, ``saturation``, ``hue`` and ``p``; None
-            skips the stage.
+        color_jitter: ``brightness``, ``contrast``, ``saturation``, ``hue`` (a strength or a
+            ``(min, max)`` range, as torchvision's ``ColorJitter``) and ``p``; None skips the
+            stage.
         grayscale_p: probability of greyscale (3 channels).
         blur: ``kernel_size``, ``sigma`` range and ``p``; None skips it.
         rand_augment: ``num_ops``, ``magnitude``, ``num_magnitude_bins``; None skips it.
@@ -136,12 +137,17 @@ class BatchStrongAugment(nn.Module):
     def _jitter(self, x: torch.Tensor) -> torch.Tensor:
         cfg, n, dev = self.color_jitter, x.size(0), x.device
 
-        def factors(spread: float, centre: float = 1.0) -> torch.Tensor:
-            return torch.empty(n, device=dev).uniform_(centre - spread, centre + spread)
+        def factors(value, centre: float, low_bound: float) -> torch.Tensor:
+            """torchvision's range: ``v`` → [max(low_bound, centre − v), centre + v], or
+            ``(min, max)`` as given."""
+            low, high = (max(low_bound, centre - value), centre + value) if isinstance(
+                value, (int, float)) else value
+            return torch.empty(n, device=dev).uniform_(float(low), float(high))
 
-        b, c, s = factors(cfg['brightness']), factors(cfg['contrast']), factors(
-            cfg['saturation'])
-        h = factors(cfg['hue'], 0.0)
+        b = factors(cfg['brightness'], 1.0, 0.0)
+        c = factors(cfg['contrast'], 1.0, 0.0)
+        s = factors(cfg['saturation'], 1.0, 0.0)
+        h = factors(cfg['hue'], 0.0, -0.5)
         ops = [
             lambda t, i: _blend(t, torch.zeros_like(t), b[i]),
             lambda t, i: _blend(t, _gray(t).mean(dim=(1, 2, 3), keepdim=True), c[i]),
