@@ -5,9 +5,9 @@ from typing import Callable, Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 import torchvision.transforms.v2.functional as TF
 
+from sscl.datasets.transforms.gaussian_blur import separable_gaussian_blur
 from sscl.registry import MODELS
 
 # torchvision's RandAugment ops (v2 ``_AutoAugmentBase``) and whether their sign is random.
@@ -58,19 +58,6 @@ def _hue(img: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     return (out * 255).round_().clamp_(0, 255).to(torch.uint8)
 
 
-def _blur(img: torch.Tensor, kernel_size: int, sigma: torch.Tensor) -> torch.Tensor:
-    """Gaussian blur with a per-sample σ (N,), reflect padding, separable grouped conv."""
-    n, c, h, w = img.shape
-    t = torch.arange(kernel_size, device=img.device, dtype=torch.float32) - (kernel_size - 1) / 2
-    k = torch.softmax(-t.pow(2) / (2 * sigma.view(-1, 1).float()**2), dim=1)  # (N, k)
-    k = k.repeat_interleave(c, dim=0)  # one kernel per (sample, channel) group
-    pad = kernel_size // 2
-    x = F.pad(img.float().view(1, n * c, h, w), (pad, pad, pad, pad), mode='reflect')
-    x = F.conv2d(x, k.view(n * c, 1, 1, -1), groups=n * c)
-    x = F.conv2d(x, k.view(n * c, 1, -1, 1), groups=n * c)
-    return x.view(n, c, h, w).round_().clamp_(0, 255).to(torch.uint8)
-
-
 @MODELS.register_module()
 class BatchStrongAugment(nn.Module):
     """SimCLR colour jitter, greyscale, Gaussian blur and RandAugment on a device batch.
@@ -118,8 +105,9 @@ class BatchStrongAugment(nn.Module):
         if self.blur is not None:
             low, high = self.blur['sigma']
             sigma = torch.empty(n, device=dev).uniform_(low, high)
+            kernel_size = self.blur['kernel_size']
             x = self._apply_to(x, torch.rand(n, device=dev) < self.blur['p'],
-                               lambda s, i: _blur(s, self.blur['kernel_size'], sigma[i]))
+                               lambda s, i: separable_gaussian_blur(s, kernel_size, sigma[i]))
         if self.rand_augment is not None:
             x = self._rand_augment(x)
         return x
