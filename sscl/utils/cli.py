@@ -1,4 +1,5 @@
 """Command-line error reporting: one line for user errors, a traceback only for bugs."""
+import copy
 import difflib
 import re
 import sys
@@ -31,6 +32,15 @@ def load_config(path: str) -> Config:
         raise ConfigError(f'cannot read config {path}: {type(e).__name__}: '
                           f'{str(e).strip().splitlines()[-1]}') from e
     return cfg
+
+
+def runner_model_config(cfg: Config) -> Config:
+    """A copy of ``cfg.model`` with the config's top-level ``data_preprocessor`` filled in,
+    as mmengine's Runner builds the model (tools that build it themselves need this)."""
+    model = copy.deepcopy(cfg.model)
+    if cfg.get('data_preprocessor') is not None:
+        model.setdefault('data_preprocessor', copy.deepcopy(cfg.data_preprocessor))
+    return model
 
 
 def check_top_level_keys(cfg: Config, path: str) -> None:

@@ -6,6 +6,7 @@ from mmengine.config import Config
 
 from sscl.registry import MODELS
 from sscl.utils import register_all_modules
+from sscl.utils.cli import runner_model_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = sorted(
@@ -24,10 +25,7 @@ def test_config_loads_and_builds_its_model(path):
     register_all_modules()
     cfg = Config.fromfile(path)
     assert cfg.default_scope == 'sscl'
-    model_cfg = cfg.model
-    if cfg.get('data_preprocessor'):  # as mmengine's Runner builds the model
-        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = MODELS.build(model_cfg)
+    model = MODELS.build(runner_model_config(cfg))
     assert hasattr(model, 'backbone') and hasattr(model, 'head')
     assert cfg.train_dataloader.batch_size > 0
 

@@ -36,6 +36,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 from sscl.registry import DATASETS, MODELS  # noqa: E402
 from sscl.utils import register_all_modules  # noqa: E402
+from sscl.utils.cli import runner_model_config  # noqa: E402
 
 IMAGENET_TRAIN = 1281167
 CROP_TYPES = ('RandomResizedCrop', 'RandomCrop', 'CenterCrop')
@@ -102,14 +103,6 @@ def build_optim(model: torch.nn.Module, cfg: Config, amp: bool):
     return build_optim_wrapper(model, optim_cfg)
 
 
-def model_config(cfg: Config) -> dict:
-    """``cfg.model`` with the config's top-level ``data_preprocessor``, as the Runner builds it."""
-    model = copy.deepcopy(cfg.model)
-    if cfg.get('data_preprocessor'):
-        model.setdefault('data_preprocessor', copy.deepcopy(cfg.data_preprocessor))
-    return model
-
-
 def semi_batch(b: int, ub: int, size: int, num_classes: int, num_unlabeled: int) -> dict:
     """A collated SsCL batch of random uint8 images (pinned, as a dataloader returns it)."""
     def img(n):
@@ -133,7 +126,8 @@ def train_rates(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int]) -
     num_classes = cfg.model.num_classes
     device = args.device
 
-    model = MODELS.build(model_config(cfg)).to(device)
+    model_cfg = runner_model_config(cfg)
+    model = MODELS.build(model_cfg).to(device)
     model.init_weights()
     model.init_pseudo_label_table(sizes[1])
     model.set_prototypes(torch.randn(num_classes, cfg.model.get('feat_dim', 128)))
@@ -152,7 +146,7 @@ def train_rates(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int]) -
 
     sup = MODELS.build(
         dict(type='ImageClassifier', backbone=cfg.model.backbone, head=cfg.model.head,
-             data_preprocessor=model_config(cfg).get('data_preprocessor'))).to(device)
+             data_preprocessor=model_cfg.get('data_preprocessor'))).to(device)
     sup_optim = build_optim(sup, cfg, args.amp)
     images = semi_batch(b + ub, 1, size, num_classes, 1)['inputs']['labeled']
     sup_batch = dict(inputs=images, data_samples=dict(
@@ -225,7 +219,7 @@ def pipeline_rates(cfg: Config, args: argparse.Namespace) -> Dict[str, float]:
             for p in paths:
                 configured(dict(img_path=p, sample_idx=0, gt_label=0))
 
-        on_device = model_config(cfg).get('data_preprocessor', {}).get('batch_augments')
+        on_device = runner_model_config(cfg).get('data_preprocessor', {}).get('batch_augments')
         name = 'config pipeline, CPU part' if on_device else 'config pipeline'
         rates[name] = args.jpegs / time_steps(config_pipeline, 'cpu', 1, 2)
     torch.set_num_threads(threads)

@@ -35,7 +35,7 @@ from tqdm import tqdm
 from sscl.registry import DATASETS, MODELS
 from sscl.utils import (CheckpointError, ConfigError, DataError, register_all_modules,
                         safe_torch_load)
-from sscl.utils.cli import exit_on_user_error, load_config
+from sscl.utils.cli import exit_on_user_error, load_config, runner_model_config
 
 _spec = importlib.util.spec_from_file_location(
     'convert_to_det',
@@ -126,10 +126,7 @@ def load_model(cfg: Config, checkpoint: str, ema: bool, device: str) -> BaseMode
     or extra entries (a head or queue the embedding does not use) are logged, as
     ``tools/test.py`` does.
     """
-    model_cfg = cfg.model
-    if cfg.get('data_preprocessor') is not None:
-        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = MODELS.build(model_cfg)
+    model = MODELS.build(runner_model_config(cfg))
     ckpt = safe_torch_load(checkpoint, map_location='cpu')
     try:
         state = checkpoint_state(ckpt, ema)
