@@ -8,7 +8,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from sscl.utils import allow_pickle, init_cpu_distributed, register_all_modules
+from sscl.utils import allow_pickle, init_cpu_distributed, register_all_modules, trained_weights
 from sscl.utils.cli import check_top_level_keys, exit_on_user_error, load_config
 
 
@@ -23,15 +23,12 @@ class UseTrainedWeights(Hook):
     priority = 'VERY_HIGH'
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        ema = checkpoint.get('ema_state_dict')
-        if ema is None:
+        trained = trained_weights(checkpoint)
+        if trained is None:
             print_log('the checkpoint has no EMA: its weights are the trained ones',
                       logger='current')
             return
-        checkpoint['state_dict'] = {
-            k[len('module.'):]: v
-            for k, v in ema.items() if k.startswith('module.')
-        }
+        checkpoint['state_dict'] = trained
 
 
 def parse_args() -> argparse.Namespace:

@@ -1,4 +1,4 @@
-from .checkpoint_loading import allow_pickle, safe_torch_load
+from .checkpoint_loading import allow_pickle, safe_torch_load, trained_weights
 from .dist import init_cpu_distributed
 from .errors import (CheckpointError, ConfigError, DataError, DataFileNotFoundError, ImageReadError,
                      NonFiniteLossError, SsclError)
@@ -7,5 +7,5 @@ from .setup_env import register_all_modules
 __all__ = [
     'CheckpointError', 'ConfigError', 'DataError', 'DataFileNotFoundError',
     'ImageReadError', 'NonFiniteLossError', 'SsclError', 'allow_pickle', 'init_cpu_distributed',
-    'register_all_modules', 'safe_torch_load'
+    'register_all_modules', 'safe_torch_load', 'trained_weights'
 ]

@@ -7,6 +7,7 @@ and ``init_cfg=dict(type='Pretrained')``) that always passes ``weights_only=True
 """
 import os.path as osp
 import pickle
+from typing import Optional
 
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
@@ -41,6 +42,19 @@ def safe_torch_load(filename: str, map_location=None) -> dict:
     except (RuntimeError, EOFError, ValueError) as e:
         raise CheckpointError(f'{filename}: not a readable checkpoint (truncated or '
                               f'corrupt?): {str(e).splitlines()[0]}') from e
+
+
+def trained_weights(checkpoint: dict) -> Optional[dict]:
+    """The optimised weights of a checkpoint saved with mmengine's ``EMAHook``, or None.
+
+    ``EMAHook`` swaps the two when saving: ``state_dict`` holds the average and
+    ``ema_state_dict`` the trained weights under ``module.`` (plus its ``steps``). Without an
+    ``ema_state_dict`` (None returned), ``state_dict`` holds the trained weights.
+    """
+    ema = checkpoint.get('ema_state_dict')
+    if ema is None:
+        return None
+    return {k[len('module.'):]: v for k, v in ema.items() if k.startswith('module.')}
 
 
 @CheckpointLoader.register_scheme(prefixes='', force=True)

@@ -13,7 +13,6 @@ per class. The checkpoint is read with ``torch.load(weights_only=True)``. mmengi
 ``tools/convert_to_det.py``, the trained weights are used unless ``--ema`` is given.
 """
 import argparse
-import importlib.util
 import logging
 import os
 import os.path as osp
@@ -34,14 +33,9 @@ from tqdm import tqdm
 
 from sscl.registry import DATASETS, MODELS
 from sscl.utils import (CheckpointError, ConfigError, DataError, register_all_modules,
-                        safe_torch_load)
+                        safe_torch_load, trained_weights)
 from sscl.utils.cli import exit_on_user_error, load_config, runner_model_config
 
-_spec = importlib.util.spec_from_file_location(
-    'convert_to_det',
-    osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'convert_to_det.py'))
-convert_to_det = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(convert_to_det)
 # Modules whose weights the embeddings come from: the checkpoint must hold all of them.
 EMBEDDING_MODULES = ('backbone.', 'neck.')
 
@@ -105,10 +99,10 @@ def checkpoint_state(ckpt: dict, ema: bool) -> Dict[str, torch.Tensor]:
     if ema and 'ema_state_dict' not in ckpt:
         raise CheckpointError('--ema: the checkpoint has no ema_state_dict (it was not trained '
                               'with EMAHook)')
-    try:
-        state = convert_to_det.model_state(ckpt, 'ema' if ema else 'query')
-    except convert_to_det.ConversionError as e:
-        raise CheckpointError(str(e)) from None
+    trained = None if ema else trained_weights(ckpt)
+    state = ckpt.get('state_dict', ckpt) if trained is None else trained
+    if not isinstance(state, dict):
+        raise CheckpointError(f'"state_dict" is a {type(state).__name__}, not a dict of tensors')
     unwrapped = {k[len('module.'):]: v for k, v in state.items() if k.startswith('module.')}
     return unwrapped or state
 
