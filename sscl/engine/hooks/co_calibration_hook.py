@@ -136,6 +136,11 @@ class CoCalibrationHook(Hook):
             self.refresh(runner)
 
     # ---- the refresh ----------------------------------------------------------------------
+    def _autocast(self, device: torch.device) -> torch.autocast:
+        """bf16 autocast of the embedding passes, on a GPU when ``amp`` is set."""
+        return torch.autocast(device.type, dtype=torch.bfloat16,
+                              enabled=self.amp and device.type == 'cuda')
+
     def _loader(self, dataset: Dataset, collate=default_collate) -> DataLoader:
         sampler = DefaultSampler(dataset, shuffle=False, round_up=True)
         return DataLoader(
@@ -170,9 +175,7 @@ class CoCalibrationHook(Hook):
         bar = ProgressBar(len(dataset)) if is_main_process() else None
         for batch in self._loader(_PipelineView(dataset, self.pipeline)):
             data = model.data_preprocessor(batch, False)
-            device = data['inputs'].device.type
-            with torch.autocast(device, dtype=torch.bfloat16,
-                                enabled=self.amp and device == 'cuda'):
+            with self._autocast(data['inputs'].device):
                 z, probs = model.embed(data['inputs'])
             z, probs = z.float(), probs.float()
             part = dict(
@@ -232,8 +235,7 @@ class CoCalibrationHook(Hook):
                 b = model.data_preprocessor(dict(inputs=batch['b']), False)['inputs']
                 lam = batch['lam'].to(a.device, a.dtype).view(-1, 1, 1, 1)
                 # Normalisation is affine, so mixing normalised pixels mixes raw pixels.
-                with torch.autocast(a.device.type, dtype=torch.bfloat16,
-                                    enabled=self.amp and a.device.type == 'cuda'):
+                with self._autocast(a.device):
                     z, _ = model.embed(lam * a + (1 - lam) * b)
                 sums.index_add_(0, batch['cls'].to(device), z.float())
         all_reduce(sums, op='sum')
