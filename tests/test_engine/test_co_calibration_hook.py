@@ -5,6 +5,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+import torch.nn.functional as F
 from mmengine.logging import MessageHub, MMLogger
 from mmengine.runner import BaseLoop
 from torchvision.io import write_png
@@ -13,6 +14,7 @@ from sscl.datasets import SemiDataset
 from sscl.engine.hooks import CoCalibrationHook
 from sscl.registry import MODELS
 from sscl.utils import register_all_modules
+from sscl.utils.errors import ConfigError
 
 PIPE = [dict(type='LoadImage'), dict(type='PackInputs')]
 
@@ -37,7 +39,7 @@ FIXED_PAIRS = torch.tensor(
     dtype=torch.float64).numpy()
 
 
-def refresh_state(root, out_file=None, mixture=True):
+def refresh_state(root, out_file=None, mixture=True, source='offline'):
     register_all_modules()
     torch.manual_seed(0)
     model = MODELS.build(
@@ -59,7 +61,8 @@ def refresh_state(root, out_file=None, mixture=True):
         _train_loop=_BuiltLoop.__new__(_BuiltLoop),  # Runner.train() has built its loop
         logger=MMLogger.get_instance('test_hook'),
         message_hub=MessageHub.get_instance('hook'))
-    hook = CoCalibrationHook(pipeline=PIPE, batch_size=4, num_workers=0, mixture=mixture)
+    hook = CoCalibrationHook(
+        pipeline=PIPE, batch_size=4, num_workers=0, mixture=mixture, source=source)
     hook.before_run(runner)
     hook.before_train(runner)
     model.eval()
@@ -125,3 +128,46 @@ def test_two_gloo_processes_match_one(tmp_path):
         assert torch.allclose(state['prototypes'], single['prototypes'], atol=1e-5)
         assert state['pl_acc'] == pytest.approx(single['pl_acc'])
         assert torch.allclose(state['mixed'], single['mixed'], atol=1e-5)
+
+
+def test_steps_source_refreshes_from_the_records(tmp_path, monkeypatch):
+    make_folder(str(tmp_path))
+    _, model, runner, hook = refresh_state(str(tmp_path), mixture=False, source='steps')
+    rec = model.step_records
+    # the first refresh embedded both sets and filled the records with what it found
+    assert rec.complete() and torch.equal(rec.assigned, model.pseudo_labels)
+
+    rec.labeled_embed.copy_(torch.randn(6, 8))  # what later steps would have written
+    rec.assigned.copy_(torch.arange(21) % 3)
+    rec.nearest.copy_(torch.zeros(21))
+
+    def no_embedding(*args, **kwargs):
+        raise AssertionError('the refresh embedded a dataset')
+
+    monkeypatch.setattr(hook, '_embed', no_embedding)
+    hook.refresh(runner)
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])  # num_per_class=2 of the sorted folders
+    sums = torch.zeros(3, 8).index_add_(0, labels, rec.labeled_embed.float())
+    torch.testing.assert_close(model.prototypes, F.normalize(sums, dim=1))
+    assert torch.equal(model.pseudo_labels, torch.arange(21) % 3)
+    # the unlabeled folder lists class 0's seven images first, then 1's, then 2's
+    gt = torch.arange(21) // 7
+    expected_acc = 100 * float(((torch.arange(21) % 3) == gt).float().mean())
+    acc = runner.message_hub.get_scalar('train/refresh_pl_acc').current()
+    assert acc == pytest.approx(expected_acc)
+    assert runner.message_hub.get_scalar('train/refresh_proto_acc').current() == \
+        pytest.approx(100 / 3)
+
+
+def test_steps_source_embeds_again_when_a_record_is_missing(tmp_path):
+    make_folder(str(tmp_path))
+    state, model, runner, hook = refresh_state(str(tmp_path), mixture=False, source='steps')
+    model.step_records.assigned[4] = -1  # e.g. resumed from a checkpoint without records
+    hook.refresh(runner)
+    assert model.step_records.complete()
+    assert torch.equal(model.pseudo_labels, state['table'])
+
+
+def test_unknown_source_is_a_config_error():
+    with pytest.raises(ConfigError, match="'embeddings'"):
+        CoCalibrationHook(pipeline=PIPE, source='embeddings')

@@ -5,6 +5,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from sscl.registry import MODELS
 from sscl.utils import register_all_modules
+from sscl.utils.errors import ConfigError
 
 register_all_modules()
 
@@ -185,11 +186,14 @@ class _HostSyncSpy(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
+@pytest.mark.parametrize('records', [False, True])
 @pytest.mark.parametrize('ready', [False, True])
 @pytest.mark.parametrize('mode', ['sample', 'global'])
-def test_training_step_never_syncs_with_the_host(ready, mode):
+def test_training_step_never_syncs_with_the_host(ready, mode, records):
     model = build(calibration=dict(mode=mode, temperature=0.1, window=4))
     model.init_pseudo_label_table(8)
+    if records:
+        model.init_step_records(4, 8)
     if ready:
         model.set_prototypes(torch.randn(3, 8))
         model.set_pseudo_labels(torch.tensor([0, 1, 2, 0, 1, 2, 0, -1]))
@@ -284,3 +288,54 @@ def test_bf16_autocast_step_stays_close_to_float32():
         torch.testing.assert_close(half[key], full[key], rtol=0.05, atol=0.05)
     half['loss_ctr'].backward()
     assert model.backbone.conv1.weight.grad.isfinite().all()
+
+
+@pytest.mark.parametrize('mode', ['sample', None])
+def test_step_records_hold_the_steps_pseudo_labels_and_embeddings(mode):
+    model = build(calibration=dict(mode=mode, temperature=0.1, window=4))
+    model.init_pseudo_label_table(20)
+    model.init_step_records(6, 20)
+    model.set_prototypes(torch.randn(3, 8))
+    inputs, samples = semi_batch()
+    samples['labeled']['sample_idx'] = torch.tensor([5, 0, 3, 1])
+    samples['unlabeled']['sample_idx'] = torch.arange(8) * 2 + 1
+    model.train()
+    model.loss(inputs, samples)
+
+    # the same forward passes again (train-mode BN: the same batch statistics)
+    with torch.no_grad():
+        feats = model.extract_feat(inputs['weak'])
+        z = F.normalize(model.neck(feats), dim=1)
+        calibrated = model.calibrate(model.head(feats).softmax(dim=1), z)
+        x = torch.cat([inputs['labeled'], inputs['strong']])
+        z_lab = F.normalize(model.neck(model.extract_feat(x)), dim=1)[:4]
+    rec = model.step_records
+    idx = samples['unlabeled']['sample_idx']
+    assert torch.equal(rec.assigned[idx], calibrated.argmax(dim=1))
+    sim = z @ model.prototypes.t()
+    assert torch.equal(rec.nearest[idx], sim.argmax(dim=1))
+    torch.testing.assert_close(rec.sim_assigned[idx], sim.gather(1, rec.assigned[idx, None])[:, 0])
+    assert (rec.assigned[::2] == -1).all() and (rec.assigned[[17, 19]] == -1).all()  # unseen
+    torch.testing.assert_close(rec.labeled_embed[[5, 0, 3, 1]].float(), z_lab, atol=1e-2, rtol=0)
+    assert (rec.labeled_embed[[2, 4]] == 0).all()
+    assert not rec.complete()
+    rec.labeled_embed[[2, 4]] = 1
+    rec.assigned[rec.assigned < 0] = 0
+    assert rec.complete()
+
+
+def test_step_records_need_the_pseudo_label_pass():
+    with pytest.raises(ConfigError, match='loss_pl'):
+        build(loss_pl=None).init_step_records(4, 8)
+
+
+def test_step_records_round_trip_without_switching_recording_on():
+    model = build()
+    model.init_step_records(3, 5)
+    model.step_records.fill(torch.randn(3, 8), torch.tensor([0, 1, 2, 0, 1]),
+                            torch.tensor([1, 1, 2, 0, 0]), torch.rand(5))
+    fresh = build()
+    fresh.load_state_dict(model.state_dict())
+    for key, value in model.state_dict().items():
+        assert torch.equal(fresh.state_dict()[key], value), key
+    assert not fresh.step_records.enabled  # only CoCalibrationHook(source='steps') records

@@ -4,6 +4,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
@@ -24,13 +26,16 @@ def test_step_figures():
     out = run('--only', 'step', '--iters', '1', '--warmup', '1', '--num-unlabeled', '1000',
               '--num-labeled', '40', '--cfg-options',
               'train_dataloader.sampler.labeled_batch_size=4',
-              'train_dataloader.sampler.unlabeled_batch_size=16')
+              'train_dataloader.sampler.unlabeled_batch_size=16', 'custom_hooks.1.source=steps')
     assert 'step: 4 labeled + 16 unlabeled images of 32px' in out
     assert number(r'SsCL train step\s+([\d.]+) samples/s', out) > 0
     assert number(r'supervised train step\s+([\d.]+) img/s', out) > 0
     # weak view forward, labeled+strong forward/backward and the key encoder: ~1.6 at mu=4
     assert 1.3 < number(r'FLOPs per SsCL sample\s+([\d.]+)', out) < 2.0
-    assert 0 < number(r'refresh .*= ([\d.]+) % of an epoch', out)
+    offline = number(r"refresh, source='offline': .*= ([\d.]+) % of an epoch", out)
+    steps = number(r"refresh, source='steps' \(config\): .*= ([\d.]+) % of an epoch", out)
+    # the same embedding rate: 40 mixed images against 40 x 2 + 1000
+    assert steps / offline == pytest.approx(40 / 1080, rel=0.05)
 
 
 def test_pipeline_figures():

@@ -1,10 +1,11 @@
+import copy
 import glob
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
 
-from sscl.registry import MODELS
+from sscl.registry import HOOKS, MODELS
 from sscl.utils import register_all_modules
 from sscl.utils.cli import runner_model_config
 
@@ -28,6 +29,8 @@ def test_config_loads_and_builds_its_model(path):
     model = MODELS.build(runner_model_config(cfg))
     assert hasattr(model, 'backbone') and hasattr(model, 'head')
     assert cfg.train_dataloader.batch_size > 0
+    for hook in cfg.get('custom_hooks', []):  # a misspelt argument fails here
+        HOOKS.build(copy.deepcopy(hook))
 
 
 def test_imagenet_recipe_carries_table8_numbers():

@@ -18,7 +18,8 @@ CONFIG = osp.join(ROOT, 'configs', 'sscl', 'wrn28-2_digits_40labels.py')
 LOGGED = ('loss', 'loss_sup', 'loss_pl', 'loss_ctr', 'pl_mask_rate', 'lr')
 
 
-def write_config(path, data, *, max_epochs, ckpt_interval, workers=0, extra_hooks=()):
+def write_config(path, data, *, max_epochs, ckpt_interval, workers=0, extra_hooks=(),
+                 source='offline'):
     """The digits SsCL recipe shrunk to 40 images: 4 iterations of 2 + 10 images per epoch,
     a co-calibration refresh every 4 iterations, a checkpoint every ``ckpt_interval``."""
     cfg = Config.fromfile(CONFIG)
@@ -38,7 +39,7 @@ def write_config(path, data, *, max_epochs, ckpt_interval, workers=0, extra_hook
     cfg.randomness = dict(seed=0, deterministic=True)
     calibration = cfg.custom_hooks[1]
     assert calibration.type == 'CoCalibrationHook'
-    calibration.update(by_epoch=False, interval=4, batch_size=16)
+    calibration.update(by_epoch=False, interval=4, batch_size=16, source=source)
     cfg.custom_hooks = [*cfg.custom_hooks, *extra_hooks]
     cfg.custom_imports = dict(imports=['kill_hooks'], allow_failed_imports=False)
     cfg.dump(str(path))
@@ -77,24 +78,33 @@ def data(tmp_path_factory):
     return str(root)
 
 
-def test_interrupted_and_resumed_run_matches_the_straight_run(data, tmp_path):
+@pytest.mark.parametrize('source', ['offline', 'steps'])
+def test_interrupted_and_resumed_run_matches_the_straight_run(data, tmp_path, source):
+    """With ``source='steps'`` the refresh at iteration 8 reads the step records, which the
+    resumed run only has from the checkpoint of iteration 6."""
     n = 12  # 3 epochs of 4 iterations; the kill falls in the middle of epoch 2
-    straight = write_config(tmp_path / 'straight.py', data, max_epochs=3, ckpt_interval=n // 2)
+    straight = write_config(tmp_path / 'straight.py', data, max_epochs=3, ckpt_interval=n // 2,
+                            source=source)
     result = train(straight, tmp_path / 'a')
     assert result.returncode == 0, result.stderr[-3000:]
+    from_records = result.stdout.count("refresh from the training steps' records")
+    assert from_records == (2 if source == 'steps' else 0), result.stdout[-3000:]
 
     killed = write_config(tmp_path / 'killed.py', data, max_epochs=3, ckpt_interval=n // 2,
-                          extra_hooks=[dict(type='KillAfterIterHook', iteration=n // 2)])
+                          extra_hooks=[dict(type='KillAfterIterHook', iteration=n // 2)],
+                          source=source)
     result = train(killed, tmp_path / 'b')
     assert result.returncode == -9, result.stderr[-3000:]
     assert not (tmp_path / 'b' / f'iter_{n}.pth').exists()
     # resumed from the work dir's latest checkpoint, with 2 dataloader workers this time:
     # the augmentations are keyed by sample position, not by process
     resumed = write_config(tmp_path / 'resumed.py', data, max_epochs=3, ckpt_interval=n // 2,
-                           workers=2)
+                           workers=2, source=source)
     result = train(resumed, tmp_path / 'b', '--resume')
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'resuming epoch 2 at batch 3 of 4' in result.stdout + result.stderr
+    if source == 'steps':
+        assert "refresh from the training steps' records" in result.stdout
 
     a, b = logged_iters(tmp_path / 'a'), logged_iters(tmp_path / 'b')
     assert sorted(a) == sorted(b) == list(range(1, n + 1))

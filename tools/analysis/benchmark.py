@@ -12,8 +12,11 @@ Printed, from one run on one device:
 * the input pipeline per worker (one process, one thread) on JPEGs it writes: the plain
   torchvision composition, the config's unlabeled pipeline, and its CPU part when the config
   runs the strong augmentation on the device;
-* the refresh time (embedding every labeled and unlabeled image once, plus the mixture pass
-  over the labeled set) as a fraction of one epoch, and the peak GPU memory.
+* the co-calibration refresh time as a fraction of one epoch, for both sources of
+  CoCalibrationHook: ``'offline'`` embeds every labeled and unlabeled image once plus the
+  mixture pass over the labeled set; ``'steps'`` only the mixture pass (when the config
+  uses it, the step rate above includes recording the steps' outputs);
+* the peak GPU memory.
 """
 import argparse
 import copy
@@ -21,7 +24,7 @@ import os.path as osp
 import sys
 import tempfile
 import time
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 import torchvision.transforms.v2 as T
@@ -130,6 +133,8 @@ def train_rates(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int]) -
     model = MODELS.build(model_cfg).to(device)
     model.init_weights()
     model.init_pseudo_label_table(sizes[1])
+    if refresh_source(cfg) == 'steps':
+        model.init_step_records(*sizes)
     model.set_prototypes(torch.randn(num_classes, cfg.model.get('feat_dim', 128)))
     optim = build_optim(model, cfg, args.amp)
     batch = semi_batch(b, ub, size, num_classes, sizes[1])
@@ -231,6 +236,15 @@ def pipeline_rates(cfg: Config, args: argparse.Namespace) -> Dict[str, float]:
     return rates
 
 
+def calibration_hook(cfg: Config) -> Optional[dict]:
+    return next((h for h in cfg.get('custom_hooks', []) if h['type'] == 'CoCalibrationHook'),
+                None)
+
+
+def refresh_source(cfg: Config) -> str:
+    return (calibration_hook(cfg) or {}).get('source', 'offline')
+
+
 def dataset_sizes(cfg: Config, args: argparse.Namespace) -> Tuple[int, int]:
     """(labeled, unlabeled) sizes: flags, else the built datasets, else ImageNet's."""
     if args.num_unlabeled:
@@ -273,21 +287,27 @@ def report_step(cfg: Config, args: argparse.Namespace) -> None:
     rates = train_rates(cfg, args, sizes)
     ratio = rates['sscl'] * rates['flop_ratio'] / rates['sup']
     epoch_s = sizes[1] / rates['ub'] * rates['step_s']
-    refresh_s = (sizes[0] * 2 + sizes[1]) / rates['embed']
     print(f"step: {rates['b']} labeled + {rates['ub']} unlabeled images of {rates['size']}px")
     print(f"SsCL train step          {rates['sscl']:10.1f} samples/s "
           f"({rates['step_s'] * 1e3:.1f} ms/step)")
     print(f"supervised train step    {rates['sup']:10.1f} img/s")
     print(f"FLOPs per SsCL sample    {rates['flop_ratio']:10.2f} supervised images")
     print(f'FLOP-normalised ratio    {ratio:10.2f} (SsCL throughput x FLOP ratio / supervised)')
-    print(f"refresh (embed {sizes[0]} labeled x2 + {sizes[1]} unlabeled): {refresh_s:.1f} s = "
-          f'{100 * refresh_s / epoch_s:.2f} % of an epoch ({epoch_s:.0f} s on this device)')
-    hook = next((h for h in cfg.get('custom_hooks', []) if h['type'] == 'CoCalibrationHook'),
-                None)
-    if hook is not None and hook.get('by_epoch', True):
-        interval = hook.get('interval', 5)
-        print(f'refresh every {interval} epochs  {100 * refresh_s / epoch_s / interval:10.2f} % '
-              'of training time')
+    hook = calibration_hook(cfg)
+    embedded = dict(offline=sizes[0] * 2 + sizes[1], steps=sizes[0])
+    what = dict(offline=f'embed {sizes[0]} labeled x2 + {sizes[1]} unlabeled',
+                steps=f'embed {sizes[0]} mixed images')
+    print(f'epoch: {sizes[1]} unlabeled images = {epoch_s:.0f} s on this device')
+    for source, images in embedded.items():
+        refresh_s = images / rates['embed']
+        mark = ' (config)' if hook is not None and refresh_source(cfg) == source else ''
+        line = (f"refresh, source='{source}'{mark}: {what[source]}: {refresh_s:.1f} s = "
+                f'{100 * refresh_s / epoch_s:.2f} % of an epoch')
+        if hook is not None and hook.get('by_epoch', True):
+            interval = hook.get('interval', 5)
+            line += f', {100 * refresh_s / epoch_s / interval:.2f} % of training time ' \
+                    f'(every {interval} epochs)'
+        print(line)
     if rates['peak_gib'] is not None:
         print(f"peak GPU memory          {rates['peak_gib']:10.2f} GiB")
 

@@ -1,6 +1,6 @@
 """Offline refresh of prototypes, the pseudo-label table and the prototype mixture (SPEC §4)."""
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -15,6 +15,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from sscl.evaluation.metrics import pseudo_label_diagnostics
 from sscl.registry import HOOKS
+from sscl.utils.errors import ConfigError
+
+SOURCES = ('offline', 'steps')
 
 
 class _PipelineView(Dataset):
@@ -66,6 +69,16 @@ class CoCalibrationHook(Hook):
     Each rank embeds a shard; results are gathered and keyed by sample index, so every rank
     ends with identical state. The samples are read through ``pipeline`` (the test pipeline).
 
+    ``source='steps'`` skips the two embedding passes (1 and 2), which cost about a fifth
+    of an ImageNet epoch, and reuses what the training steps computed instead: the model
+    keeps, per sample, the latest labeled E_q embedding and unlabeled calibrated pseudo
+    label, nearest prototype and similarity (:class:`StepRecords`, filled by every step and
+    by each full refresh). The prototypes then come from training-mode embeddings of
+    augmented labeled views, the table from weak views under the prototypes of the previous
+    refresh, and Ω_c from those similarities; only the mixture pass (n_l images) embeds.
+    The first refresh, and any refresh whose records are incomplete (e.g. resumed from a
+    checkpoint without them), embeds everything as with ``'offline'``.
+
     Args:
         pipeline: test pipeline used to read both sets (and the mixture's images).
         interval: refresh period in epochs (or iterations).
@@ -79,6 +92,8 @@ class CoCalibrationHook(Hook):
             identically on every rank and after a resume.
         amp: embed under bfloat16 autocast on a GPU (prototype sums and similarities stay
             float32); no effect on the CPU.
+        source: ``'offline'`` (SPEC §4: embed every image) or ``'steps'`` (reuse the
+            training steps' records, see above).
     """
     priority = 'HIGH'  # size the table before EMAHook copies the model
 
@@ -92,7 +107,12 @@ class CoCalibrationHook(Hook):
                  mixture_alpha: float = 1.0,
                  num_nearest: Optional[int] = None,
                  seed: int = 0,
-                 amp: bool = True):
+                 amp: bool = True,
+                 source: str = 'offline'):
+        if source not in SOURCES:
+            raise ConfigError(f'CoCalibrationHook: source must be one of {SOURCES}, '
+                              f'got {source!r}')
+        self.source = source
         self.pipeline = Compose(pipeline)
         self.amp = amp
         self.interval = interval
@@ -103,6 +123,7 @@ class CoCalibrationHook(Hook):
         self.mixture_alpha = mixture_alpha
         self.num_nearest = num_nearest
         self.seed = seed
+        self._labels: Optional[List[torch.Tensor]] = None  # (labeled, unlabeled) ground truth
 
     @staticmethod
     def _model(runner):
@@ -118,8 +139,10 @@ class CoCalibrationHook(Hook):
         """Size the table before EMAHook copies the model (a test run loads its size with
         the checkpoint instead, without building the training set)."""
         if self._is_training(runner):
-            self._model(runner).init_pseudo_label_table(
-                len(runner.train_dataloader.dataset.unlabeled))
+            semi = runner.train_dataloader.dataset
+            self._model(runner).init_pseudo_label_table(len(semi.unlabeled))
+            if self.source == 'steps':
+                self._model(runner).init_step_records(len(semi.labeled), len(semi.unlabeled))
 
     def before_train(self, runner) -> None:
         if not bool(self._model(runner).prototypes_ready):
@@ -249,16 +272,25 @@ class CoCalibrationHook(Hook):
         model.eval()
         semi = runner.train_dataloader.dataset
         num_classes = model.num_classes
+        records = model.step_records
+        from_steps = self.source == 'steps' and records.complete()
 
-        lab = self._embed(runner, model, semi.labeled, 'labeled', assign=False)
-        labels = lab['gt_label']
-        sums = torch.zeros(num_classes, lab['z'].size(1), device=lab['z'].device)
-        sums.index_add_(0, labels, lab['z'])
+        if from_steps:
+            labels, unl = self._from_records(records, semi)
+            lab_z = records.labeled_embed.float()
+        else:
+            lab = self._embed(runner, model, semi.labeled, 'labeled', assign=False)
+            labels, lab_z = lab['gt_label'], lab['z']
+        sums = torch.zeros(num_classes, lab_z.size(1), device=lab_z.device)
+        sums.index_add_(0, labels, lab_z)
         model.set_prototypes(sums)
-
-        # SPEC §4 order: the table (step 2) and Ω_c (step 3) both use the labeled-only
-        # prototypes of this refresh; the mixture then refines the prototypes the step uses.
-        unl = self._embed(runner, model, semi.unlabeled, 'unlabeled', assign=True)
+        if not from_steps:
+            # SPEC §4 order: the table (step 2) and Ω_c (step 3) both use the labeled-only
+            # prototypes of this refresh; the mixture then refines the prototypes the step
+            # uses.
+            unl = self._embed(runner, model, semi.unlabeled, 'unlabeled', assign=True)
+            if records.enabled:
+                records.fill(lab_z, unl['assigned'], unl['nearest'], unl['sim_assigned'])
         if self.mixture:
             pairs = self._mixture_pairs(labels.cpu().numpy(), unl['assigned'].cpu().numpy(),
                                         unl['sim_assigned'].cpu().numpy(), num_classes,
@@ -268,14 +300,31 @@ class CoCalibrationHook(Hook):
             model.set_prototypes(sums)
         model.set_pseudo_labels(unl['assigned'])
         model.train(was_training)
-        self._log(runner, unl, time.perf_counter() - start)
+        source = "the training steps' records" if from_steps else 'embedding both sets'
+        self._log(runner, unl, time.perf_counter() - start, source)
+
+    def _from_records(self, records, semi) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """Labeled labels (N_l,) and the unlabeled rows of :meth:`_embed` from the records
+        (ground truth read from the datasets' annotations, no image decoded)."""
+        if self._labels is None:
+            self._labels = [
+                torch.tensor([d.get_data_info(i)['gt_label'] for i in range(len(d))])
+                for d in (semi.labeled, semi.unlabeled)
+            ]
+        device = records.assigned.device
+        labels, gt = (t.to(device) for t in self._labels)
+        return labels, dict(
+            assigned=records.assigned.clone(),
+            nearest=records.nearest.clone(),
+            sim_assigned=records.sim_assigned.clone(),
+            gt_label=gt)
 
     @staticmethod
-    def _log(runner, unl: Dict[str, torch.Tensor], seconds: float) -> None:
+    def _log(runner, unl: Dict[str, torch.Tensor], seconds: float, source: str) -> None:
         """Table 5 diagnostics where the unlabeled ground truth is known."""
         runner.message_hub.update_scalar('train/refresh_time', seconds)
         known = unl['gt_label'] >= 0
-        msg = f'CoCalibrationHook: refresh took {seconds:.1f} s'
+        msg = f'CoCalibrationHook: refresh from {source} took {seconds:.1f} s'
         if known.any():
             stats = pseudo_label_diagnostics(unl['assigned'][known], unl['nearest'][known],
                                              unl['gt_label'][known])

@@ -1,5 +1,6 @@
 from .image_classifier import ImageClassifier
 from .labeled_queue import LabeledQueue
 from .sscl import SsCL
+from .step_records import StepRecords
 
-__all__ = ['ImageClassifier', 'LabeledQueue', 'SsCL']
+__all__ = ['ImageClassifier', 'LabeledQueue', 'SsCL', 'StepRecords']

@@ -12,6 +12,7 @@ from sscl.utils.errors import ConfigError
 from ..utils import forward_with_shuffle_bn
 from .base_classifier import BaseClassifier
 from .labeled_queue import LabeledQueue
+from .step_records import StepRecords
 
 CALIBRATION_MODES = ('sample', 'global', None)
 
@@ -36,7 +37,8 @@ class SsCL(BaseClassifier):
     Persistent state (registered buffers, so checkpoints and resume need no extra code):
     the queue, ``prototypes`` (C, D) and ``prototypes_ready``, the offline ``pseudo_labels``
     table (N_unlabeled,), and the calibration window ``calib_window`` (t, C) with
-    ``calib_ptr``/``calib_count``. :class:`CoCalibrationHook` writes prototypes and table.
+    ``calib_ptr``/``calib_count``, and the :class:`StepRecords` (empty unless a refresh
+    reuses the steps' outputs). :class:`CoCalibrationHook` writes prototypes and table.
     The shuffle-BN permutations come from the model's own generator, saved as extra state,
     so a resumed run draws the same ones. Nothing in the training step reads a tensor back
     to the host.
@@ -55,8 +57,9 @@ class SsCL(BaseClassifier):
         shuffle_bn: shuffle the key encoder's batch across ranks (no-op in one process).
     """
 
-    # Sized by the unlabeled set, not the config: may change shape between checkpoints.
-    resizable_buffers = ('pseudo_labels', )
+    # Sized by the datasets, not the config: may change shape between checkpoints.
+    resizable_buffers = ('pseudo_labels', 'step_records.labeled_embed', 'step_records.assigned',
+                         'step_records.nearest', 'step_records.sim_assigned')
 
     def __init__(self,
                  backbone: dict,
@@ -104,6 +107,7 @@ class SsCL(BaseClassifier):
         self.register_buffer('prototypes', torch.zeros(num_classes, feat_dim))
         self.register_buffer('prototypes_ready', torch.zeros((), dtype=torch.bool))
         self.register_buffer('pseudo_labels', torch.zeros(0, dtype=torch.long))
+        self.step_records = StepRecords(feat_dim)
         self.register_buffer('calib_window',
                              torch.zeros(calibration.get('window', 128), num_classes))
         self.register_buffer('calib_ptr', torch.zeros((), dtype=torch.long))
@@ -126,6 +130,14 @@ class SsCL(BaseClassifier):
                                             -1,
                                             dtype=torch.long,
                                             device=self.prototypes.device)
+
+    def init_step_records(self, num_labeled: int, num_unlabeled: int) -> None:
+        """Record the steps' per-sample outputs (:class:`StepRecords`) for a refresh that
+        reuses them instead of embedding the datasets again."""
+        if self.loss_pl is None or self.neck is None:
+            raise ConfigError("CoCalibrationHook(source='steps') reuses the pseudo-label "
+                              'pass of the step: the model needs loss_pl and a neck')
+        self.step_records.resize(num_labeled, num_unlabeled)
 
     @torch.no_grad()
     def set_prototypes(self, prototypes: torch.Tensor) -> None:
@@ -247,15 +259,20 @@ class SsCL(BaseClassifier):
         return key_encoder(x)
 
     @torch.no_grad()
-    def _pseudo_label_targets(self, weak: torch.Tensor) -> torch.Tensor:
-        """p̂_b (μB, C): calibrated classifier probabilities of the weak view (SPEC §1.2)."""
+    def _pseudo_label_targets(self,
+                              weak: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """p̂_b (μB, C), the calibrated classifier probabilities of the weak view (SPEC §1.2),
+        and its E_q embedding z (μB, D) (None when neither calibration nor the step
+        records need it)."""
         feats = self.extract_feat(weak)
         probs = self.head(feats).softmax(dim=1)
-        if self.calib_mode is None:
-            return probs
+        if self.calib_mode is None and not self.step_records.enabled:
+            return probs, None
         z = F.normalize(self.neck(feats), dim=1)
+        if self.calib_mode is None:
+            return probs, z
         self._update_window(self.similarity_distribution(z))
-        return self.calibrate(probs, z)
+        return self.calibrate(probs, z), z
 
     def _contrastive_loss(self, q: torch.Tensor, k: torch.Tensor,
                           classes: torch.Tensor) -> torch.Tensor:
@@ -308,14 +325,19 @@ class SsCL(BaseClassifier):
         losses = dict(loss_sup=self.head.loss_module(logits[:b], labels))  # eq. 1
 
         if self.loss_pl is not None:  # eq. 2
-            targets = self._pseudo_label_targets(weak)
+            targets, z_weak = self._pseudo_label_targets(weak)
             losses['loss_pl'], mask = self.loss_pl(logits[b:], targets)
             losses.update(self._pseudo_label_stats(targets, mask, unlabeled['gt_label']))
 
+        # The labeled set has one (weak) view per sample: its queries and keys both come
+        # from it; unlabeled queries are strong views, their keys the weak views.
+        q = F.normalize(self.neck(feats), dim=1) if self.loss_ctr is not None else None
+        if self.step_records.enabled:
+            z_lab = q[:b] if q is not None else F.normalize(self.neck(feats[:b]), dim=1)
+            self.step_records.record(data_samples['labeled']['sample_idx'], z_lab,
+                                     unlabeled['sample_idx'], targets, z_weak, self.prototypes)
+
         if self.loss_ctr is not None:  # eq. 5
-            # The labeled set has one (weak) view per sample: its queries and keys both come
-            # from it; unlabeled queries are strong views, their keys the weak views.
-            q = F.normalize(self.neck(feats), dim=1)
             with torch.no_grad():
                 # MoCo's order: update E_k, then encode keys (SPEC §1.3 lists the update after
                 # the loss; across iterations the two orders differ only by one step).
