@@ -70,6 +70,10 @@ class BatchStrongAugment(nn.Module):
     and blur, whose factors differ per sample, are the same formulas with per-sample
     factors. Used as ``SsclDataPreprocessor(batch_augments=dict(strong=...))``.
 
+    Not kornia.augmentation: its RandAugment policy is another one than torchvision's (it
+    has invert and solarize-add, no identity, other magnitude ranges), so the strong view
+    would not have the CPU path's distribution.
+
     Args:
         color_jitter: ``brightness``, ``contrast``, ``saturation``, ``hue`` (a strength or a
             ``(min, max)`` range, as torchvision's ``ColorJitter``) and ``p``; None skips the
