@@ -10,6 +10,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from sscl.utils.errors import DataError, DataFileNotFoundError, ImageReadError
+from .keyed_random import KeyedItemsMixin
 
 SUBSET_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'data', 'imagenet_subsets')
 # The formats torchvision.io.decode_image reads as one RGB frame.
@@ -57,13 +58,14 @@ def read_lines(path: str, what: str) -> List[tuple]:
         return [(n, line.strip()) for n, line in enumerate(f, 1) if line.strip()]
 
 
-class BaseImageDataset(BaseDataset):
+class BaseImageDataset(KeyedItemsMixin, BaseDataset):
     """Image classification reader with its labeled split applied when it is built.
 
     Subclasses implement :meth:`load_samples` returning dicts with ``img_path`` (or ``img``)
     and ``gt_label``. This class resolves the class list, checks labels, applies the split and
     adds ``sample_idx`` (the index in this dataset). Every check runs in ``load_data_list``,
-    i.e. when the dataset is built, never in the middle of an epoch.
+    i.e. when the dataset is built, never in the middle of an epoch. A :class:`KeyedIndex`
+    item (from ``KeyedSampler``) is read with the random generators seeded by its key.
 
     Without ``labeled_list`` and ``num_per_class`` the dataset holds every sample (the
     unlabeled set, whose ground truth only serves diagnostics).

@@ -52,3 +52,15 @@ def seeded_random_state(seed: int) -> Iterator[None]:
         torch.random.set_rng_state(torch_state)
         np.random.set_state(np_state)
         random.setstate(py_state)
+
+
+class KeyedItemsMixin:
+    """Dataset mixin: an item given as :class:`KeyedIndex` is read (pipeline included) with
+    the global random generators seeded by its seed, and restored afterwards; a plain index
+    reads as usual."""
+
+    def __getitem__(self, item):
+        if isinstance(item, KeyedIndex):
+            with seeded_random_state(item.seed):
+                return super().__getitem__(item.index)
+        return super().__getitem__(item)

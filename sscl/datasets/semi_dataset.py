@@ -5,11 +5,11 @@ from mmengine.dataset import BaseDataset, ConcatDataset
 
 from sscl.registry import DATASETS
 from sscl.utils.errors import DataError
-from .keyed_random import KeyedIndex, seeded_random_state
+from .keyed_random import KeyedItemsMixin
 
 
 @DATASETS.register_module()
-class SemiDataset(ConcatDataset):
+class SemiDataset(KeyedItemsMixin, ConcatDataset):
     """``ConcatDataset([labeled, unlabeled])``: indices ``[0, len(labeled))`` read the labeled
     set, the following ones the unlabeled set.
 
@@ -35,13 +35,6 @@ class SemiDataset(ConcatDataset):
             raise DataError(f'the labeled and unlabeled sets have different classes: '
                             f'{_head(lab_classes)} vs {_head(unl_classes)}')
         super().__init__(datasets, lazy_init=lazy_init)
-
-    def __getitem__(self, item: Union[int, KeyedIndex]) -> dict:
-        if isinstance(item, tuple):
-            index, seed = item
-            with seeded_random_state(seed):
-                return super().__getitem__(index)
-        return super().__getitem__(item)
 
     @property
     def labeled(self) -> BaseDataset:

@@ -46,6 +46,27 @@ def write_config(path, data, *, max_epochs, ckpt_interval, workers=0, extra_hook
     return str(path)
 
 
+def write_supervised_config(path, data, *, workers=0, extra_hooks=()):
+    """The supervised digits config on 40 images: 3 epochs of 4 iterations of 10 images
+    (KeyedSampler), a checkpoint every 6 iterations."""
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'supervised', 'wrn28-2_digits.py'))
+    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
+        loader.dataset.data_root = data
+        loader.update(num_workers=0, persistent_workers=False)
+    cfg.train_dataloader.update(batch_size=10, num_workers=workers, persistent_workers=workers > 0)
+    cfg.train_cfg.update(max_epochs=3, val_interval=3)
+    cfg.param_scheduler[0].update(T_max=3, end=3)
+    cfg.default_hooks.logger.interval = 1
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=6,
+                                        max_keep_ckpts=1)
+    cfg.log_processor.window_size = 1
+    cfg.randomness = dict(seed=0, deterministic=True)
+    cfg.custom_hooks = list(extra_hooks)
+    cfg.custom_imports = dict(imports=['kill_hooks'], allow_failed_imports=False)
+    cfg.dump(str(path))
+    return str(path)
+
+
 def train(config, work_dir, *args):
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=os.pathsep.join([HERE, ROOT]))
     return subprocess.run(
@@ -122,6 +143,31 @@ def test_interrupted_and_resumed_run_matches_the_straight_run(data, tmp_path, so
             torch.testing.assert_close(final_b[key], value, rtol=0, atol=1e-6, msg=key)
         else:
             assert torch.equal(final_b[key], value), key
+
+
+def test_supervised_run_resumes_exactly_too(data, tmp_path):
+    """KeyedSampler gives the supervised (linear-eval, fine-tune) configs the same
+    guarantee: same batches, same augmentations, whatever the workers."""
+    result = train(write_supervised_config(tmp_path / 'straight.py', data), tmp_path / 'a')
+    assert result.returncode == 0, result.stderr[-3000:]
+    killed = write_supervised_config(tmp_path / 'killed.py', data,
+                                     extra_hooks=[dict(type='KillAfterIterHook', iteration=6)])
+    assert train(killed, tmp_path / 'b').returncode == -9
+    resumed = write_supervised_config(tmp_path / 'resumed.py', data, workers=2)
+    result = train(resumed, tmp_path / 'b', '--resume')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'resuming epoch 2 at batch 3 of 4' in result.stdout + result.stderr
+
+    a, b = logged_iters(tmp_path / 'a'), logged_iters(tmp_path / 'b')
+    assert sorted(a) == sorted(b) == list(range(1, 13))
+    for it in range(1, 13):
+        for key, value in a[it].items():
+            assert b[it][key] == pytest.approx(value, abs=1e-6), (it, key)
+    final_a, final_b = (torch.load(d / 'iter_12.pth', map_location='cpu', weights_only=True)
+                        for d in (tmp_path / 'a', tmp_path / 'b'))
+    for key, value in final_a['state_dict'].items():
+        torch.testing.assert_close(final_b['state_dict'][key], value, rtol=0, atol=1e-6,
+                                   msg=key)
 
 
 def test_kill_while_writing_a_checkpoint_keeps_the_previous_one(data, tmp_path):

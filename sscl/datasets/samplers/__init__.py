@@ -1,3 +1,4 @@
+from .keyed_sampler import KeyedSampler
 from .semi_sampler import SemiSupervisedSampler
 
-__all__ = ['SemiSupervisedSampler']
+__all__ = ['KeyedSampler', 'SemiSupervisedSampler']

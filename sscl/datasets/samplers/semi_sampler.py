@@ -62,7 +62,7 @@ class SemiSupervisedSampler(Sampler):
         self.rank, self.world_size = get_dist_info()
         self.seed = sync_random_seed() if seed is None else seed
         self.epoch = 0
-        self.start_batch = 0
+        self.start = 0
         self.num_batches = self.num_unlabeled // (self.world_size * unlabeled_batch_size)
         if self.num_batches == 0:
             raise ConfigError(f'the unlabeled set ({self.num_unlabeled} samples) is smaller than '
@@ -97,8 +97,7 @@ class SemiSupervisedSampler(Sampler):
         unlabeled = self._unlabeled_indices().reshape(self.num_batches, self.unlabeled_batch_size)
         indices = np.concatenate([labeled, unlabeled + self.num_labeled], axis=1).ravel()
         seeds = mix_seeds(self.seed, self.rank, self.epoch, np.arange(indices.size))
-        start = self.start_batch * (self.labeled_batch_size + self.unlabeled_batch_size)
-        self.start_batch = 0
+        start, self.start = self.start, 0
         return map(KeyedIndex, indices[start:].tolist(), seeds[start:].tolist())
 
     def __len__(self) -> int:
@@ -108,7 +107,8 @@ class SemiSupervisedSampler(Sampler):
         """Select the epoch's permutations (called by the training loop)."""
         self.epoch = epoch
 
-    def set_start(self, num_batches: int) -> None:
-        """Start the next pass at batch ``num_batches`` of the epoch (mid-epoch resume);
-        later passes start at 0 again. ``len`` stays the length of the whole epoch."""
-        self.start_batch = num_batches
+    def set_start(self, num_items: int) -> None:
+        """Start the next pass at item ``num_items`` of the epoch (mid-epoch resume: whole
+        batches of B + μB items); later passes start at 0 again. ``len`` stays the length of
+        the whole epoch."""
+        self.start = num_items

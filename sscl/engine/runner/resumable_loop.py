@@ -14,9 +14,10 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
     mmengine restores the iteration count of a mid-epoch checkpoint (saved with
     ``CheckpointHook(by_epoch=False)``) but restarts that epoch's data from the beginning, so
     the resumed run sees other batches and trains longer than the uninterrupted one. This
-    loop skips the batches already trained: through the sampler's ``set_start`` when it has
-    one (``SemiSupervisedSampler``: nothing is loaded), otherwise by reading and discarding
-    them. Arguments are those of :class:`mmengine.runner.EpochBasedTrainLoop`.
+    loop skips the batches already trained: through the sampler's ``set_start`` (items to
+    skip) when it has one (``SemiSupervisedSampler``, ``KeyedSampler``: nothing is loaded),
+    otherwise by reading and discarding them. Arguments are those of
+    :class:`mmengine.runner.EpochBasedTrainLoop`.
     """
 
     def run_epoch(self) -> None:
@@ -27,7 +28,7 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
         if done > 0:
             sampler = self.dataloader.sampler
             if hasattr(sampler, 'set_start'):
-                sampler.set_start(done)
+                sampler.set_start(done * self.dataloader.batch_size)
             else:
                 batches = itertools.islice(self.dataloader, done, None)
             print_log(f'resuming epoch {self._epoch + 1} at batch {done + 1} of '
