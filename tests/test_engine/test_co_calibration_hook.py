@@ -137,7 +137,7 @@ def test_steps_source_refreshes_from_the_records(tmp_path, monkeypatch):
     # the first refresh embedded both sets and filled the records with what it found
     assert rec.complete() and torch.equal(rec.assigned, model.pseudo_labels)
 
-    rec.labeled_embed.copy_(torch.randn(6, 8))  # what later steps would have written
+    rec.labeled_embed.copy_(F.normalize(torch.randn(6, 8), dim=1))  # as later steps would
     rec.assigned.copy_(torch.arange(21) % 3)
     rec.nearest.copy_(torch.zeros(21))
 
@@ -157,6 +157,9 @@ def test_steps_source_refreshes_from_the_records(tmp_path, monkeypatch):
     assert acc == pytest.approx(expected_acc)
     assert runner.message_hub.get_scalar('train/refresh_proto_acc').current() == \
         pytest.approx(100 / 3)
+    mean_cos = runner.message_hub.get_scalar('train/refresh_embed_mean_cos').current()
+    z = rec.labeled_embed.float()
+    assert mean_cos == pytest.approx(float((z @ z.t()).mean()), abs=1e-5)
 
 
 def test_steps_source_embeds_again_when_a_record_is_missing(tmp_path):

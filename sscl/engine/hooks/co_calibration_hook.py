@@ -301,7 +301,7 @@ class CoCalibrationHook(Hook):
         model.set_pseudo_labels(unl['assigned'])
         model.train(was_training)
         source = "the training steps' records" if from_steps else 'embedding both sets'
-        self._log(runner, unl, time.perf_counter() - start, source)
+        self._log(runner, unl, lab_z, time.perf_counter() - start, source)
 
     def _from_records(self, records, semi) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
         """Labeled labels (N_l,) and the unlabeled rows of :meth:`_embed` from the records
@@ -320,16 +320,19 @@ class CoCalibrationHook(Hook):
             gt_label=gt)
 
     @staticmethod
-    def _log(runner, unl: Dict[str, torch.Tensor], seconds: float, source: str) -> None:
-        """Table 5 diagnostics where the unlabeled ground truth is known."""
+    def _log(runner, unl: Dict[str, torch.Tensor], lab_z: torch.Tensor, seconds: float,
+             source: str) -> None:
+        """Refresh time, the mean pairwise cosine of the labeled embeddings (1 when the
+        embedding has collapsed to one point, near 0 when spread) and the Table 5
+        diagnostics where the unlabeled ground truth is known."""
         runner.message_hub.update_scalar('train/refresh_time', seconds)
+        stats = dict(embed_mean_cos=float(lab_z.mean(dim=0).square().sum()))
         known = unl['gt_label'] >= 0
-        msg = f'CoCalibrationHook: refresh from {source} took {seconds:.1f} s'
         if known.any():
-            stats = pseudo_label_diagnostics(unl['assigned'][known], unl['nearest'][known],
-                                             unl['gt_label'][known])
-            stats = {f'refresh_{k}': v for k, v in stats.items()}
-            for k, v in stats.items():
-                runner.message_hub.update_scalar(f'train/{k}', v)
-            msg += ', ' + ', '.join(f'{k}: {v:.2f}' for k, v in stats.items())
-        runner.logger.info(msg)
+            stats.update(
+                pseudo_label_diagnostics(unl['assigned'][known], unl['nearest'][known],
+                                         unl['gt_label'][known]))
+        for k, v in stats.items():
+            runner.message_hub.update_scalar(f'train/refresh_{k}', v)
+        runner.logger.info(f'CoCalibrationHook: refresh from {source} took {seconds:.1f} s, ' +
+                           ', '.join(f'refresh_{k}: {v:.2f}' for k, v in stats.items()))
