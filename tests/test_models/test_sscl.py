@@ -80,8 +80,12 @@ def test_train_step_updates_queue_encoder_and_window():
     key_before = [p.clone() for p in model.momentum_encoder.parameters()]
     inputs, samples = semi_batch()
     losses = model.loss(inputs, samples)
-    assert set(losses) == {'loss_sup', 'loss_pl', 'loss_ctr', 'pl_mask_rate', 'pl_acc'}
+    assert set(losses) == {
+        'loss_sup', 'loss_pl', 'loss_ctr', 'pl_mask_rate', 'pl_acc', 'key_mean_cos'
+    }
     assert all(torch.isfinite(v) for v in losses.values())
+    queue = model.queue.queue
+    assert losses['key_mean_cos'] == pytest.approx(float((queue @ queue.t()).mean()), abs=1e-6)
     sum(v for k, v in losses.items() if k.startswith('loss')).backward()
     optim.step()
     model.loss(inputs, samples)

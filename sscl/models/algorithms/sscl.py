@@ -313,7 +313,9 @@ class SsCL(BaseClassifier):
 
         Returns:
             Losses (``loss_sup``, ``loss_pl``, ``loss_ctr``) and logged scalars
-            (``pl_mask_rate``, ``pl_acc``), all tensors: nothing here syncs with the host.
+            (``pl_mask_rate``, ``pl_acc``; ``key_mean_cos``, the mean pairwise cosine of the
+            queued keys: 1 when the contrastive embedding has collapsed), all tensors:
+            nothing here syncs with the host.
         """
         x, weak, strong = inputs['labeled'], inputs['weak'], inputs['strong']
         labels = data_samples['labeled']['gt_label']
@@ -349,6 +351,7 @@ class SsCL(BaseClassifier):
             losses['loss_ctr'] = self._contrastive_loss(q, k, torch.cat([labels, assigned]))
             # Keys enter the queue with ground truth (labeled) or −1 (unlabeled), SPEC §1.
             self.queue.enqueue(k, torch.cat([labels, no_class]))
+            losses['key_mean_cos'] = self.queue.queue.float().mean(dim=0).square().sum()
         return losses
 
     @staticmethod
