@@ -89,3 +89,36 @@ def test_alpha_is_not_differentiated():
     value = loss(pos, alpha, torch.ones_like(pos, dtype=torch.bool), neg,
                  torch.ones_like(neg, dtype=torch.bool))
     assert not value.requires_grad
+
+
+def test_term_weighting_hand_computed():
+    loss = MultiPosMarginContrastiveLoss(gamma=2.0, margin=-0.25, pos_weighting='term')
+    # positives s = 0.5 (α 1) and 0.25 (α 0.5), negative s = 0.25:
+    # log(1 + e^0 · (e^{-1} + 0.5 e^{-0.5}))
+    expected = math.log(1 + math.exp(-1) + 0.5 * math.exp(-0.5))
+    assert run(loss, [0.5, 0.25], [1.0, 0.5], [0.25]).item() == pytest.approx(expected)
+
+
+def test_zero_weight_positive_drops_out_only_with_term_weighting():
+    """With eq. 5's weighting an α = 0 positive adds exp(0) = 1 to Σ_p and takes most of the
+    gradient away from the own key; with 'term' it is as if it were masked out."""
+    own = torch.tensor([[0.9, 0.1]], dtype=torch.float64, requires_grad=True)
+    grads = {}
+    for weighting in ('similarity', 'term'):
+        loss = MultiPosMarginContrastiveLoss(gamma=5.0, pos_weighting=weighting)
+        value = loss(own, torch.tensor([[1.0, 0.0]], dtype=torch.float64),
+                     torch.ones(1, 2, dtype=torch.bool), torch.tensor([[0.2, 0.3]],
+                                                                       dtype=torch.float64),
+                     torch.ones(1, 2, dtype=torch.bool))
+        grads[weighting], = torch.autograd.grad(value, own)
+        if weighting == 'term':
+            masked = run(loss, [0.9, 0.1], [1.0, 1.0], [0.2, 0.3], pos_mask=[True, False])
+            assert value.item() == pytest.approx(masked.item())
+    assert grads['term'][0, 1] == 0 and grads['similarity'][0, 1] == 0
+    assert abs(grads['similarity'][0, 0]) < abs(grads['term'][0, 0]) / 2  # 0.037 vs 0.112
+
+
+def test_unknown_weighting_is_a_config_error():
+    from sscl.utils.errors import ConfigError
+    with pytest.raises(ConfigError, match="'both'"):
+        MultiPosMarginContrastiveLoss(pos_weighting='both')
