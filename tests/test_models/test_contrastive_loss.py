@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from sscl.models.losses import MultiPosMarginContrastiveLoss
+from sscl.utils.errors import ConfigError
 
 
 def literal(pos, alpha, neg, gamma, m):
@@ -102,15 +103,15 @@ def test_term_weighting_hand_computed():
 def test_zero_weight_positive_drops_out_only_with_term_weighting():
     """With eq. 5's weighting an α = 0 positive adds exp(0) = 1 to Σ_p and takes most of the
     gradient away from the own key; with 'term' it is as if it were masked out."""
-    own = torch.tensor([[0.9, 0.1]], dtype=torch.float64, requires_grad=True)
+    pos_sim = torch.tensor([[0.9, 0.1]], dtype=torch.float64, requires_grad=True)
+    alpha = torch.tensor([[1.0, 0.0]], dtype=torch.float64)  # own key, far class positive
+    neg_sim = torch.tensor([[0.2, 0.3]], dtype=torch.float64)
+    every = torch.ones(1, 2, dtype=torch.bool)
     grads = {}
     for weighting in ('similarity', 'term'):
         loss = MultiPosMarginContrastiveLoss(gamma=5.0, pos_weighting=weighting)
-        value = loss(own, torch.tensor([[1.0, 0.0]], dtype=torch.float64),
-                     torch.ones(1, 2, dtype=torch.bool), torch.tensor([[0.2, 0.3]],
-                                                                       dtype=torch.float64),
-                     torch.ones(1, 2, dtype=torch.bool))
-        grads[weighting], = torch.autograd.grad(value, own)
+        value = loss(pos_sim, alpha, every, neg_sim, every)
+        grads[weighting], = torch.autograd.grad(value, pos_sim)
         if weighting == 'term':
             masked = run(loss, [0.9, 0.1], [1.0, 1.0], [0.2, 0.3], pos_mask=[True, False])
             assert value.item() == pytest.approx(masked.item())
@@ -119,6 +120,5 @@ def test_zero_weight_positive_drops_out_only_with_term_weighting():
 
 
 def test_unknown_weighting_is_a_config_error():
-    from sscl.utils.errors import ConfigError
     with pytest.raises(ConfigError, match="'both'"):
         MultiPosMarginContrastiveLoss(pos_weighting='both')
