@@ -42,6 +42,8 @@ def test_supervised_digits_two_processes_then_resume(tmp_path):
 
 
 def test_sscl_imagenet_recipe_runs_on_two_processes(tmp_path):
+    """The 10 % recipe with the step-record refresh: an offline refresh before training,
+    one from the records (gathered over both ranks) after iteration 2 of 4."""
     root = tmp_path / 'imagenet'
     g = torch.Generator().manual_seed(0)
     for split, n in (('train', 8), ('val', 2)):
@@ -69,14 +71,18 @@ def test_sscl_imagenet_recipe_runs_on_two_processes(tmp_path):
         'custom_hooks.1.num_workers=0', f'custom_hooks.1.pipeline.1.size={size}',
         f'custom_hooks.1.pipeline.2.size={size}', 'model.queue_len=64', 'model.head.num_classes=2',
         'model.num_classes=2', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-        'val_dataloader.batch_size=2', *NO_WORKERS
+        'val_dataloader.batch_size=2', 'custom_hooks.1.by_epoch=False',
+        'custom_hooks.1.interval=2', *NO_WORKERS
     ]
     work = tmp_path / 'work'
-    log = run_dist('configs/sscl/r50_imagenet_10pct.py', work, 29613, *opts)
-    assert 'CoCalibrationHook: refresh took' in log
+    log = run_dist('configs/sscl/r50_imagenet_10pct_step-refresh.py', work, 29613, *opts)
+    assert 'CoCalibrationHook: refresh from embedding both sets took' in log
+    assert "CoCalibrationHook: refresh from the training steps' records took" in log
     assert 'loss_ctr' in log and 'accuracy/top1' in log
     ckpt = torch.load(work / 'epoch_1.pth', map_location='cpu', weights_only=True)
     state = ckpt['state_dict']
     assert 'backbone.layer4.2.bn3.running_var' in state and 'queue.queue' in state
     assert state['pseudo_labels'].shape == (16, ) and bool(state['prototypes_ready'])
+    assert state['step_records.labeled_embed'].shape == (4, 128)
+    assert (state['step_records.assigned'] >= 0).all()
     assert 'ema_state_dict' in ckpt
