@@ -135,3 +135,19 @@ def test_jitter_ranges_follow_torchvision():
     ranged = only(color_jitter=dict(brightness=(1.0, 1.0), contrast=(0.5, 0.5), saturation=0,
                                     hue=0, p=1.0))(x[:2])
     assert torch.equal(ranged[0], TF.adjust_contrast(x[0], 0.5))
+
+
+def test_draws_are_keyed_by_rank_and_batch_and_resume(monkeypatch):
+    x = images(16)
+    aug = MODELS.build(dict(type='BatchStrongAugment', seed=3))
+    first, second = aug(x), aug(x)
+    assert not torch.equal(first, second)  # a new draw every batch
+    # a module restored from the state dict continues the same sequence
+    resumed = MODELS.build(dict(type='BatchStrongAugment', seed=99))
+    resumed.load_state_dict(aug.state_dict())
+    torch.manual_seed(12345)  # the global generator plays no part
+    assert torch.equal(resumed(x), aug(x))
+    # another rank draws its own sequence
+    fresh = MODELS.build(dict(type='BatchStrongAugment', seed=3))
+    monkeypatch.setattr(bsa, 'get_rank', lambda: 1)
+    assert not torch.equal(fresh(x), first)

@@ -6,7 +6,9 @@ from typing import Callable, Optional
 import torch
 import torch.nn as nn
 import torchvision.transforms.v2.functional as TF
+from mmengine.dist import get_rank
 
+from sscl.datasets.keyed_random import mix_seeds
 from sscl.datasets.transforms.gaussian_blur import separable_gaussian_blur
 from sscl.registry import MODELS
 
@@ -16,6 +18,11 @@ RAND_AUGMENT_OPS = (('Identity', False), ('ShearX', True), ('ShearY', True),
                     ('Brightness', True), ('Color', True), ('Contrast', True),
                     ('Sharpness', True), ('Posterize', False), ('Solarize', False),
                     ('AutoContrast', False), ('Equalize', False))
+
+
+def _to(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A small CPU tensor (draws, indices) copied to ``like``'s device without waiting."""
+    return t.to(like.device, non_blocking=True)
 
 
 def _blend(img: torch.Tensor, other: torch.Tensor, ratio: torch.Tensor) -> torch.Tensor:
@@ -70,6 +77,12 @@ class BatchStrongAugment(nn.Module):
     and blur, whose factors differ per sample, are the same formulas with per-sample
     factors. Used as ``SsclDataPreprocessor(batch_augments=dict(strong=...))``.
 
+    The random decisions are drawn on the CPU and only the per-sample factors and group
+    indices are copied to the device, so forming the groups never waits for the GPU. Batch
+    t of rank r draws from a generator seeded with hash(seed, r, t): ranks draw
+    independently, and the (seed, t) pair is the module's extra state, so a resumed run
+    continues the same draws.
+
     Not kornia.augmentation: its RandAugment policy is another one than torchvision's (it
     has invert and solarize-add, no identity, other magnitude ranges), so the strong view
     would not have the CPU path's distribution.
@@ -81,6 +94,7 @@ class BatchStrongAugment(nn.Module):
         grayscale_p: probability of greyscale (3 channels).
         blur: ``kernel_size``, ``sigma`` range and ``p``; None skips it.
         rand_augment: ``num_ops``, ``magnitude``, ``num_magnitude_bins``; None skips it.
+        seed: base seed of the draws; None takes torch's initial seed (the run's seed).
     """
 
     def __init__(self,
@@ -89,8 +103,12 @@ class BatchStrongAugment(nn.Module):
                  grayscale_p: float = 0.2,
                  blur: Optional[dict] = dict(kernel_size=23, sigma=(0.1, 2.0), p=0.5),
                  rand_augment: Optional[dict] = dict(
-                     num_ops=2, magnitude=10, num_magnitude_bins=31)):
+                     num_ops=2, magnitude=10, num_magnitude_bins=31),
+                 seed: Optional[int] = None):
         super().__init__()
+        self.seed = (torch.initial_seed() if seed is None else seed) % 2**63
+        self.num_batches = 0
+        self.generator = torch.Generator()
         self.color_jitter = color_jitter
         self.grayscale_p = grayscale_p
         self.blur = blur
@@ -100,41 +118,51 @@ class BatchStrongAugment(nn.Module):
         """Args: imgs (N, 3, H, W) on the 0-255 scale (uint8 or float).
         Returns: uint8 (N, 3, H, W)."""
         x = imgs if imgs.dtype == torch.uint8 else imgs.round().clamp(0, 255).to(torch.uint8)
-        n, dev = x.size(0), x.device
+        n, g = x.size(0), self.generator
+        g.manual_seed(int(mix_seeds(self.seed, get_rank(), self.num_batches)))
+        self.num_batches += 1
         if self.color_jitter is not None:
             x = self._jitter(x)
         if self.grayscale_p > 0:
-            x = self._apply_to(x, torch.rand(n, device=dev) < self.grayscale_p,
+            x = self._apply_to(x, torch.rand(n, generator=g) < self.grayscale_p,
                                lambda s, i: TF.rgb_to_grayscale(s, num_output_channels=3))
         if self.blur is not None:
             low, high = self.blur['sigma']
-            sigma = torch.empty(n, device=dev).uniform_(low, high)
+            sigma = _to(torch.empty(n).uniform_(low, high, generator=g), x)
             kernel_size = self.blur['kernel_size']
-            x = self._apply_to(x, torch.rand(n, device=dev) < self.blur['p'],
+            x = self._apply_to(x, torch.rand(n, generator=g) < self.blur['p'],
                                lambda s, i: separable_gaussian_blur(s, kernel_size, sigma[i]))
         if self.rand_augment is not None:
             x = self._rand_augment(x)
         return x
 
+    def get_extra_state(self) -> torch.Tensor:
+        """(seed, batches drawn so far), int64."""
+        return torch.tensor([self.seed, self.num_batches], dtype=torch.long)
+
+    def set_extra_state(self, state: torch.Tensor) -> None:
+        self.seed, self.num_batches = (int(v) for v in state.tolist())
+
     @staticmethod
     def _apply_to(x: torch.Tensor, mask: torch.Tensor,
                   op: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> torch.Tensor:
-        """``op(x[idx], idx)`` written back for the samples where ``mask`` holds."""
+        """``op(x[idx], idx)`` written back for the samples where the CPU ``mask`` holds."""
         idx = mask.nonzero()[:, 0]
         if idx.numel():
+            idx = _to(idx, x)
             x = x.clone()
             x[idx] = op(x[idx], idx)
         return x
 
     def _jitter(self, x: torch.Tensor) -> torch.Tensor:
-        cfg, n, dev = self.color_jitter, x.size(0), x.device
+        cfg, n, g = self.color_jitter, x.size(0), self.generator
 
         def factors(value, centre: float, low_bound: float) -> torch.Tensor:
             """torchvision's range: ``v`` → [max(low_bound, centre − v), centre + v], or
             ``(min, max)`` as given."""
             low, high = (max(low_bound, centre - value), centre + value) if isinstance(
                 value, (int, float)) else value
-            return torch.empty(n, device=dev).uniform_(float(low), float(high))
+            return _to(torch.empty(n).uniform_(float(low), float(high), generator=g), x)
 
         b = factors(cfg['brightness'], 1.0, 0.0)
         c = factors(cfg['contrast'], 1.0, 0.0)
@@ -146,8 +174,8 @@ class BatchStrongAugment(nn.Module):
             lambda t, i: _blend(t, _gray(t).to(torch.uint8).expand_as(t), s[i]),
             lambda t, i: _hue(t, h[i]),
         ]
-        order = torch.rand(n, 4, device=dev).argsort(dim=1)  # a permutation per sample
-        applied = torch.rand(n, device=dev) < cfg['p']
+        order = torch.rand(n, 4, generator=g).argsort(dim=1)  # a permutation per sample
+        applied = torch.rand(n, generator=g) < cfg['p']
         for step in range(4):
             for k, op in enumerate(ops):
                 x = self._apply_to(x, applied & (order[:, step] == k), op)
@@ -157,7 +185,7 @@ class BatchStrongAugment(nn.Module):
         cfg = self.rand_augment
         bins, level = cfg['num_magnitude_bins'], cfg['magnitude']
         h, w = x.shape[-2:]
-        n, dev = x.size(0), x.device
+        n, g = x.size(0), self.generator
 
         def mag(top: float) -> float:
             return float(torch.linspace(0.0, top, bins)[level]) if bins > 1 else 0.0
@@ -165,8 +193,8 @@ class BatchStrongAugment(nn.Module):
         posterize_bits = int(8 - (torch.arange(bins) / ((bins - 1) / 4)).round().int()[level])
         solarize = float(torch.linspace(1.0, 0.0, bins)[level]) * 255
         for _ in range(cfg['num_ops']):
-            op_ids = torch.randint(len(RAND_AUGMENT_OPS), (n, ), device=dev)
-            signs = torch.randint(2, (n, ), device=dev)
+            op_ids = torch.randint(len(RAND_AUGMENT_OPS), (n, ), generator=g)
+            signs = torch.randint(2, (n, ), generator=g)
             for k, (name, signed) in enumerate(RAND_AUGMENT_OPS):
                 for sign in ((1.0, -1.0) if signed else (1.0, )):
                     mask = op_ids == k
