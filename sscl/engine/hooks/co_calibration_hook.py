@@ -171,6 +171,7 @@ class CoCalibrationHook(Hook):
             batch_size=self.batch_size,
             sampler=sampler,
             num_workers=self.num_workers,
+            pin_memory=torch.cuda.is_available(),
             collate_fn=collate)
 
     @staticmethod
@@ -252,6 +253,7 @@ class CoCalibrationHook(Hook):
                 dataset,
                 batch_size=self.batch_size,
                 num_workers=self.num_workers,
+                pin_memory=torch.cuda.is_available(),
                 collate_fn=default_collate)
             for batch in loader:
                 a = model.data_preprocessor(dict(inputs=batch['a']), False)['inputs']
