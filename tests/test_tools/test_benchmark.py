@@ -42,3 +42,13 @@ def test_pipeline_figures():
     out = run('--only', 'pipeline', '--jpegs', '4')
     assert number(r'plain torchvision \(decode \+ weak \+ strong\): ([\d.]+) pairs/s', out) > 0
     assert number(r'config pipeline: ([\d.]+) pairs/s', out) > 0
+
+
+def test_end_to_end_figures():
+    out = run('--only', 'e2e', '--iters', '2', '--warmup', '1', '--e2e-images', '8',
+              '--cfg-options', 'train_dataloader.sampler.labeled_batch_size=2',
+              'train_dataloader.sampler.unlabeled_batch_size=8', 'train_dataloader.num_workers=1')
+    assert number(r'synthetic tensors: ([\d.]+) samples/s', out) > 0
+    rate = number(r'JPEG files through the dataloader \(1 workers\): ([\d.]+) samples/s', out)
+    share = number(r'= ([\d.]+) % of the synthetic rate', out)
+    assert rate > 0 and share > 0

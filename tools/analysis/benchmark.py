@@ -16,10 +16,13 @@ Printed, from one run on one device:
   CoCalibrationHook: ``'offline'`` embeds every labeled and unlabeled image once plus the
   mixture pass over the labeled set; ``'steps'`` only the mixture pass (when the config
   uses it, the step rate above includes recording the steps' outputs);
+* the end-to-end step rate when the config's dataloader (its workers, pipelines and
+  sampler) reads JPEG files this script writes, as a share of the synthetic step rate;
 * the peak GPU memory.
 """
 import argparse
 import copy
+import os
 import os.path as osp
 import sys
 import tempfile
@@ -32,6 +35,7 @@ from mmengine.config import Config, DictAction
 from mmengine.dataset import Compose
 from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
+from mmengine.runner import Runner
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision.io import decode_jpeg, encode_jpeg
 
@@ -59,8 +63,11 @@ def parse_args() -> argparse.Namespace:
                         'the built dataset, else ImageNet train)')
     parser.add_argument('--num-labeled', type=int, help='labeled set size (default: the '
                         'built dataset, else 10 %% of the unlabeled set)')
-    parser.add_argument('--only', choices=['step', 'pipeline'],
-                        help='measure only the model side or only the input pipeline')
+    parser.add_argument('--e2e-images', type=int, default=512,
+                        help='distinct JPEGs of the end-to-end run (read repeatedly)')
+    parser.add_argument('--only', choices=['step', 'pipeline', 'e2e'],
+                        help='measure only the model side, only the input pipeline, or only '
+                        'the synthetic and the end-to-end step')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
 
@@ -121,6 +128,18 @@ def semi_batch(b: int, ub: int, size: int, num_classes: int, num_unlabeled: int)
                            sample_idx=torch.randint(0, num_unlabeled, (ub, )))))
 
 
+def build_sscl(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int]):
+    """The config's SsCL model (prototypes set, as after a refresh) and its optim wrapper."""
+    model = MODELS.build(runner_model_config(cfg)).to(args.device)
+    model.init_weights()
+    model.init_pseudo_label_table(sizes[1])
+    if refresh_source(cfg) == 'steps':
+        model.init_step_records(*sizes)
+    model.set_prototypes(torch.randn(cfg.model.num_classes, cfg.model.get('feat_dim', 128)))
+    model.train()
+    return model, build_optim(model, cfg, args.amp)
+
+
 def train_rates(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int]) -> Dict:
     """SsCL and supervised steps: rates, FLOPs, peak memory."""
     loader = cfg.train_dataloader
@@ -130,15 +149,8 @@ def train_rates(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int]) -
     device = args.device
 
     model_cfg = runner_model_config(cfg)
-    model = MODELS.build(model_cfg).to(device)
-    model.init_weights()
-    model.init_pseudo_label_table(sizes[1])
-    if refresh_source(cfg) == 'steps':
-        model.init_step_records(*sizes)
-    model.set_prototypes(torch.randn(num_classes, cfg.model.get('feat_dim', 128)))
-    optim = build_optim(model, cfg, args.amp)
+    model, optim = build_sscl(cfg, args, sizes)
     batch = semi_batch(b, ub, size, num_classes, sizes[1])
-    model.train()
 
     def sscl_step():
         model.train_step(batch, optim)
@@ -271,6 +283,9 @@ def main() -> None:
         f'CPU, {torch.get_num_threads()} threads'
     print(f'config: {args.config}\ndevice: {device_name}, amp: {args.amp}, '
           f'torch {torch.__version__}')
+    if args.only == 'e2e':
+        report_end_to_end(cfg, args)
+        return
     if args.only != 'pipeline':
         report_step(cfg, args)
     if args.only != 'step':
@@ -279,6 +294,52 @@ def main() -> None:
                 print(f'batched augmentation: {name}: {rate:.1f} samples/s')
             else:
                 print(f'input pipeline, 1 worker: {name}: {rate:.1f} pairs/s')
+    if args.only is None:
+        report_end_to_end(cfg, args)
+
+
+def end_to_end_rate(cfg: Config, args: argparse.Namespace) -> Tuple[float, int]:
+    """Samples/s of SsCL train steps fed by the config's dataloader (workers, pipelines,
+    sampler, collate) from ``--e2e-images`` JPEGs of 500×375, repeated so that the timed
+    steps stay inside one epoch. Returns the rate and the number of workers."""
+    loader_cfg = copy.deepcopy(cfg.train_dataloader)
+    b, ub = loader_cfg.sampler.labeled_batch_size, loader_cfg.sampler.unlabeled_batch_size
+    loader_cfg.batch_size = b + ub  # one sampler block per batch, also with other sizes
+    steps = args.warmup + args.iters
+    with tempfile.TemporaryDirectory() as tmp:
+        names = []
+        for c in range(2):
+            folder = osp.join(tmp, 'train', f'c{c}')
+            os.makedirs(folder)
+            paths = write_jpegs(folder, max(args.e2e_images // 2, 1))
+            names += [f'c{c}/{osp.basename(p)}' for p in paths]
+        # the unlabeled list names every file several times: one epoch covers the run
+        repeats = -(-(steps + 1) * ub // len(names))
+        with open(osp.join(tmp, 'unlabeled.txt'), 'w') as f:
+            f.write('\n'.join(names * repeats))
+        semi = loader_cfg.dataset
+        semi.labeled = dict(type='ImageFolder', data_root=tmp, data_prefix='train',
+                            pipeline=semi.labeled.pipeline)
+        semi.unlabeled = dict(type='ListFileDataset', ann_file='unlabeled.txt', data_root=tmp,
+                              data_prefix='train', pipeline=semi.unlabeled.pipeline)
+        loader = Runner.build_dataloader(loader_cfg, seed=0)
+        model, optim = build_sscl(cfg, args, (len(names), len(loader.dataset.unlabeled)))
+        batches = iter(loader)
+
+        def step():
+            model.train_step(next(batches), optim)
+
+        seconds = time_steps(step, args.device, args.warmup, args.iters)
+    return (b + ub) / seconds, loader_cfg.get('num_workers', 0)
+
+
+def report_end_to_end(cfg: Config, args: argparse.Namespace) -> None:
+    """Print the synthetic and the end-to-end step rates."""
+    synthetic = train_rates(cfg, args, dataset_sizes(cfg, args))['sscl']
+    rate, workers = end_to_end_rate(cfg, args)
+    print(f'SsCL train step, synthetic tensors: {synthetic:.1f} samples/s')
+    print(f'SsCL train step, JPEG files through the dataloader ({workers} workers): '
+          f'{rate:.1f} samples/s = {100 * rate / synthetic:.1f} % of the synthetic rate')
 
 
 def report_step(cfg: Config, args: argparse.Namespace) -> None:
