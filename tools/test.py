@@ -8,7 +8,8 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from sscl.utils import allow_pickle, init_cpu_distributed, register_all_modules, trained_weights
+from sscl.utils import (allow_pickle, close_distributed, init_cpu_distributed, register_all_modules,
+                        trained_weights)
 from sscl.utils.cli import check_top_level_keys, exit_on_user_error, load_config
 
 
@@ -90,6 +91,7 @@ def test(cfg: Config, args: argparse.Namespace) -> None:
     if args.weights == 'trained':
         runner.register_hook(UseTrainedWeights())
     metrics = runner.test()
+    close_distributed()
     if args.out is not None:
         from mmengine.fileio import dump
         dump(metrics, args.out)

@@ -7,7 +7,8 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from sscl.utils import ConfigError, allow_pickle, init_cpu_distributed, register_all_modules
+from sscl.utils import (ConfigError, allow_pickle, close_distributed, init_cpu_distributed,
+                        register_all_modules)
 from sscl.utils.cli import check_top_level_keys, exit_on_user_error, load_config
 
 
@@ -101,6 +102,7 @@ def main() -> None:
         init_cpu_distributed(cfg.launcher)
         runner = Runner.from_cfg(cfg)
         runner.train()
+        close_distributed()
 
 
 if __name__ == '__main__':

@@ -13,3 +13,12 @@ def init_cpu_distributed(launcher: str) -> None:
     if launcher != 'pytorch' or torch.cuda.is_available() or torch_dist.is_initialized():
         return
     torch_dist.init_process_group(backend='gloo')
+
+
+def close_distributed() -> None:
+    """End a run's process group on every rank (after a barrier). Left to the interpreter's
+    exit, gloo's threads can abort a finished run ("terminate called without an active
+    exception", SIGABRT), which torchrun then reports as a failure."""
+    if torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
