@@ -229,6 +229,14 @@ def pipeline_rates(cfg: Config, args: argparse.Namespace) -> Dict[str, float]:
 
         rates['plain torchvision (decode + weak + strong)'] = args.jpegs / time_steps(
             plain, 'cpu', 1, 2)
+
+        def decode_weak():
+            for data in raw:
+                weak(decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8)))
+
+        # the floor of any pipeline on this machine: what the GPU path's workers cannot skip
+        rates['reference: decode + weak view only'] = args.jpegs / time_steps(
+            decode_weak, 'cpu', 1, 2)
         unlabeled = cfg.train_dataloader.dataset.unlabeled.pipeline
         configured = Compose(copy.deepcopy(unlabeled))
 
