@@ -6,7 +6,7 @@ dataloader workers, on which worker reads the sample, or on where a run was resu
 """
 import random
 from contextlib import contextmanager
-from typing import Iterator, NamedTuple
+from typing import Iterator, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -34,6 +34,14 @@ def mix_seeds(*keys: np.ndarray) -> np.ndarray:
             h *= np.uint64(0x94D049BB133111EB)
             h ^= h >> np.uint64(31)
     return h >> np.uint64(1)
+
+
+def keyed_items(indices: Sequence[int], seed: int, rank: int, epoch: int,
+                start: int = 0) -> Iterator[KeyedIndex]:
+    """A sampler's epoch as :class:`KeyedIndex` items, from item ``start`` on: item ``i``
+    carries the seed hash(seed, rank, epoch, i), whatever ``start`` is."""
+    seeds = mix_seeds(seed, rank, epoch, np.arange(len(indices)))
+    return map(KeyedIndex, list(indices[start:]), seeds[start:].tolist())
 
 
 @contextmanager

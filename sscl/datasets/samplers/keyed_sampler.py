@@ -1,11 +1,10 @@
 """mmengine's DefaultSampler with keyed augmentation seeds and a mid-epoch start."""
 from typing import Iterator
 
-import numpy as np
 from mmengine.dataset import DefaultSampler
 
 from sscl.registry import DATA_SAMPLERS
-from ..keyed_random import KeyedIndex, mix_seeds
+from ..keyed_random import KeyedIndex, keyed_items
 
 
 @DATA_SAMPLERS.register_module()
@@ -24,10 +23,8 @@ class KeyedSampler(DefaultSampler):
         self.start = 0
 
     def __iter__(self) -> Iterator[KeyedIndex]:
-        indices = list(super().__iter__())
-        seeds = mix_seeds(self.seed, self.rank, self.epoch, np.arange(len(indices)))
         start, self.start = self.start, 0
-        return map(KeyedIndex, indices[start:], seeds[start:].tolist())
+        return keyed_items(list(super().__iter__()), self.seed, self.rank, self.epoch, start)
 
     def set_start(self, num_items: int) -> None:
         """Start the next pass at item ``num_items`` of the epoch (mid-epoch resume); later

@@ -7,7 +7,7 @@ from torch.utils.data import ConcatDataset, Sampler
 
 from sscl.registry import DATA_SAMPLERS
 from sscl.utils.errors import ConfigError
-from ..keyed_random import KeyedIndex, mix_seeds
+from ..keyed_random import KeyedIndex, keyed_items
 
 # Independent random streams of one seed (numpy SeedSequence keys).
 LABELED_STREAM, UNLABELED_STREAM = 0, 1
@@ -96,9 +96,8 @@ class SemiSupervisedSampler(Sampler):
         labeled = self._labeled_indices().reshape(self.num_batches, self.labeled_batch_size)
         unlabeled = self._unlabeled_indices().reshape(self.num_batches, self.unlabeled_batch_size)
         indices = np.concatenate([labeled, unlabeled + self.num_labeled], axis=1).ravel()
-        seeds = mix_seeds(self.seed, self.rank, self.epoch, np.arange(indices.size))
         start, self.start = self.start, 0
-        return map(KeyedIndex, indices[start:].tolist(), seeds[start:].tolist())
+        return keyed_items(indices.tolist(), self.seed, self.rank, self.epoch, start)
 
     def __len__(self) -> int:
         return self.num_batches * (self.labeled_batch_size + self.unlabeled_batch_size)
