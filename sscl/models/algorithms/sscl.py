@@ -159,10 +159,15 @@ class SsCL(BaseClassifier):
         self.shuffle_generator.set_state(state.cpu())
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # The table's size comes from the dataset, not the config: take the checkpoint's.
-        table = state_dict.get(prefix + 'pseudo_labels')
-        if table is not None:
-            self.init_pseudo_label_table(table.numel())
+        # Buffers sized by the datasets take the checkpoint's size (before the submodules,
+        # which load after this, read theirs).
+        for name in self.resizable_buffers:
+            saved = state_dict.get(prefix + name)
+            owner_name, _, buffer_name = name.rpartition('.')
+            owner = self.get_submodule(owner_name)
+            current = getattr(owner, buffer_name)
+            if saved is not None and saved.shape != current.shape:
+                setattr(owner, buffer_name, current.new_zeros(saved.shape))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def predict(self, inputs: torch.Tensor, data_samples: Dict[str, torch.Tensor]) -> List[dict]:

@@ -17,7 +17,8 @@ class StepRecords(nn.Module):
     checkpoint (written by rank 0) holds them whole.
 
     Empty and off until :meth:`resize` (CoCalibrationHook with ``source='steps'``); a
-    checkpoint's records load with their own size but do not switch recording on.
+    checkpoint's records load with their own size (``SsCL.resizable_buffers``) but do not
+    switch recording on.
 
     Args:
         dim: embedding size D.
@@ -90,11 +91,3 @@ class StepRecords(nn.Module):
         self.assigned.index_copy_(0, idx, unlabeled[:, 1].long())
         self.nearest.index_copy_(0, idx, unlabeled[:, 2].long())
         self.sim_assigned.index_copy_(0, idx, unlabeled[:, 3])
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # Sized by the datasets, not the config: take the checkpoint's sizes.
-        for name in ('labeled_embed', 'assigned', 'nearest', 'sim_assigned'):
-            saved = state_dict.get(prefix + name)
-            if saved is not None and saved.shape != getattr(self, name).shape:
-                setattr(self, name, getattr(self, name).new_zeros(saved.shape))
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
