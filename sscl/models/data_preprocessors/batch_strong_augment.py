@@ -11,6 +11,7 @@ from mmengine.dist import get_rank
 from sscl.datasets.keyed_random import mix_seeds
 from sscl.datasets.transforms.gaussian_blur import separable_gaussian_blur
 from sscl.registry import MODELS
+from ..utils import to_device_async
 
 # torchvision's RandAugment ops (v2 ``_AutoAugmentBase``) and whether their sign is random.
 RAND_AUGMENT_OPS = (('Identity', False), ('ShearX', True), ('ShearY', True),
@@ -18,11 +19,6 @@ RAND_AUGMENT_OPS = (('Identity', False), ('ShearX', True), ('ShearY', True),
                     ('Brightness', True), ('Color', True), ('Contrast', True),
                     ('Sharpness', True), ('Posterize', False), ('Solarize', False),
                     ('AutoContrast', False), ('Equalize', False))
-
-
-def _to(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """A small CPU tensor (draws, indices) copied to ``like``'s device without waiting."""
-    return t.to(like.device, non_blocking=True)
 
 
 def _blend(img: torch.Tensor, other: torch.Tensor, ratio: torch.Tensor) -> torch.Tensor:
@@ -128,7 +124,7 @@ class BatchStrongAugment(nn.Module):
                                lambda s, i: TF.rgb_to_grayscale(s, num_output_channels=3))
         if self.blur is not None:
             low, high = self.blur['sigma']
-            sigma = _to(torch.empty(n).uniform_(low, high, generator=g), x)
+            sigma = to_device_async(torch.empty(n).uniform_(low, high, generator=g), x.device)
             kernel_size = self.blur['kernel_size']
             x = self._apply_to(x, torch.rand(n, generator=g) < self.blur['p'],
                                lambda s, i: separable_gaussian_blur(s, kernel_size, sigma[i]))
@@ -149,7 +145,7 @@ class BatchStrongAugment(nn.Module):
         """``op(x[idx], idx)`` written back for the samples where the CPU ``mask`` holds."""
         idx = mask.nonzero()[:, 0]
         if idx.numel():
-            idx = _to(idx, x)
+            idx = to_device_async(idx, x.device)
             x = x.clone()
             x[idx] = op(x[idx], idx)
         return x
@@ -162,7 +158,8 @@ class BatchStrongAugment(nn.Module):
             ``(min, max)`` as given."""
             low, high = (max(low_bound, centre - value), centre + value) if isinstance(
                 value, (int, float)) else value
-            return _to(torch.empty(n).uniform_(float(low), float(high), generator=g), x)
+            draws = torch.empty(n).uniform_(float(low), float(high), generator=g)
+            return to_device_async(draws, x.device)
 
         b = factors(cfg['brightness'], 1.0, 0.0)
         c = factors(cfg['contrast'], 1.0, 0.0)

@@ -4,6 +4,8 @@ from typing import Callable, Optional
 import torch
 from mmengine.dist import all_gather, broadcast, get_rank, get_world_size
 
+from .device import to_device_async
+
 
 @torch.no_grad()
 def forward_with_shuffle_bn(fn: Callable[[torch.Tensor], torch.Tensor],
@@ -29,9 +31,7 @@ def forward_with_shuffle_bn(fn: Callable[[torch.Tensor], torch.Tensor],
         return fn(x)
     n = x.size(0)
     x_all = torch.cat(all_gather(x.contiguous()))
-    perm = torch.randperm(x_all.size(0), generator=generator)
-    if x.is_cuda:  # pinned + non_blocking: the host does not wait for the GPU queue
-        perm = perm.pin_memory().to(x.device, non_blocking=True)
+    perm = to_device_async(torch.randperm(x_all.size(0), generator=generator), x.device)
     broadcast(perm, src=0)
     rank = get_rank()
     mine = perm.view(world_size, n)[rank]
