@@ -119,6 +119,12 @@ class BaseImageDataset(KeyedItemsMixin, BaseDataset):
                       logger='current', level=logging.WARNING)
             return None
 
+    def get_gt_labels(self) -> np.ndarray:
+        """(N,) int64 ground truth of every sample (−1 where unknown), from the annotations:
+        no image is decoded."""
+        return np.array([self.get_data_info(i)['gt_label'] for i in range(len(self))],
+                        dtype=np.int64)
+
     def load_samples(self) -> List[dict]:
         """Every sample of the data: dicts with ``img_path`` or ``img``, and ``gt_label``."""
         raise NotImplementedError

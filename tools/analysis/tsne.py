@@ -224,7 +224,7 @@ def tsne(args: argparse.Namespace) -> str:
     model = load_model(cfg, args.checkpoint, args.ema, args.device)
     embed = feature_fn(model, args.feature)
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
-    labels = np.array([dataset.get_data_info(i)['gt_label'] for i in range(len(dataset))])
+    labels = dataset.get_gt_labels()
     indices = select_indices(labels, args.classes, args.max_samples, args.seed)
     if len(indices) < 2:
         raise DataError(f'the test set has {len(indices)} sample(s) of the first '

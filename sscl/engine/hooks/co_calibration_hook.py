@@ -310,8 +310,7 @@ class CoCalibrationHook(Hook):
         (ground truth read from the datasets' annotations, no image decoded)."""
         if self._labels is None:
             self._labels = [
-                torch.tensor([d.get_data_info(i)['gt_label'] for i in range(len(d))])
-                for d in (semi.labeled, semi.unlabeled)
+                torch.from_numpy(d.get_gt_labels()) for d in (semi.labeled, semi.unlabeled)
             ]
         device = records.assigned.device
         labels, gt = (t.to(device) for t in self._labels)
