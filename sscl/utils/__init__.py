@@ -1,4 +1,4 @@
-from .checkpoint_loading import allow_pickle, safe_torch_load, trained_weights
+from .checkpoint_loading import allow_pickle, key_listing, safe_torch_load, trained_weights
 from .dist import close_distributed, init_cpu_distributed
 from .errors import (CheckpointError, ConfigError, DataError, DataFileNotFoundError, ImageReadError,
                      NonFiniteLossError, SsclError)
@@ -7,5 +7,6 @@ from .setup_env import register_all_modules
 __all__ = [
     'CheckpointError', 'ConfigError', 'DataError', 'DataFileNotFoundError',
     'ImageReadError', 'NonFiniteLossError', 'SsclError', 'allow_pickle', 'close_distributed',
-    'init_cpu_distributed', 'register_all_modules', 'safe_torch_load', 'trained_weights'
+    'init_cpu_distributed', 'key_listing', 'register_all_modules', 'safe_torch_load',
+    'trained_weights'
 ]

@@ -7,7 +7,7 @@ and ``init_cfg=dict(type='Pretrained')``) that always passes ``weights_only=True
 """
 import os.path as osp
 import pickle
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
@@ -42,6 +42,12 @@ def safe_torch_load(filename: str, map_location=None) -> dict:
     except (RuntimeError, EOFError, ValueError) as e:
         raise CheckpointError(f'{filename}: not a readable checkpoint (truncated or '
                               f'corrupt?): {str(e).splitlines()[0]}') from e
+
+
+def key_listing(keys: Sequence[str], limit: int = 3) -> str:
+    """The first ``limit`` keys and how many more, for a one-line message."""
+    more = f' (+{len(keys) - limit} more)' if len(keys) > limit else ''
+    return ', '.join(keys[:limit]) + more
 
 
 def trained_weights(checkpoint: dict) -> Optional[dict]:

@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from sscl.registry import DATASETS, MODELS
-from sscl.utils import (CheckpointError, ConfigError, DataError, register_all_modules,
+from sscl.utils import (CheckpointError, ConfigError, DataError, key_listing, register_all_modules,
                         safe_torch_load, trained_weights)
 from sscl.utils.cli import exit_on_user_error, load_config, runner_model_config
 
@@ -107,11 +107,6 @@ def checkpoint_state(ckpt: dict, ema: bool) -> Dict[str, torch.Tensor]:
     return unwrapped or state
 
 
-def _listing(keys: Sequence[str], limit: int = 3) -> str:
-    more = f' (+{len(keys) - limit} more)' if len(keys) > limit else ''
-    return ', '.join(keys[:limit]) + more
-
-
 def load_model(cfg: Config, checkpoint: str, ema: bool, device: str) -> BaseModel:
     """Build ``cfg.model`` (with the config-level ``data_preprocessor``, as the Runner does)
     and load the checkpoint's weights.
@@ -134,12 +129,12 @@ def load_model(cfg: Config, checkpoint: str, ema: bool, device: str) -> BaseMode
     needed = [k for k in missing if k.startswith(EMBEDDING_MODULES)]
     if needed:
         raise CheckpointError(f'{checkpoint}: {len(needed)} weight(s) of the embedding are '
-                              f'missing, e.g. {_listing(needed)}; a checkpoint of another '
+                              f'missing, e.g. {key_listing(needed)}; a checkpoint of another '
                               'model?')
     if missing or unexpected:
         print_log(
-            f'{checkpoint}: missing {_listing(missing) or "nothing"}; unexpected '
-            f'{_listing(unexpected) or "nothing"} (not used by the embedding)',
+            f'{checkpoint}: missing {key_listing(missing) or "nothing"}; unexpected '
+            f'{key_listing(unexpected) or "nothing"} (not used by the embedding)',
             logger='current',
             level=logging.WARNING)
     return model.to(device).eval()

@@ -1,5 +1,5 @@
 """Refuse a checkpoint of another architecture before any weight is copied."""
-from typing import Dict, List
+from typing import Dict
 
 import torch
 from mmengine.hooks import Hook
@@ -7,6 +7,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from sscl.registry import HOOKS
+from sscl.utils.checkpoint_loading import key_listing
 from sscl.utils.errors import CheckpointError
 
 WRAPPER_PREFIXES = ('module.', )
@@ -18,10 +19,6 @@ def _strip(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         if state_dict and all(k.startswith(prefix) for k in state_dict):
             return {k[len(prefix):]: v for k, v in state_dict.items()}
     return state_dict
-
-
-def _listing(keys: List[str], limit: int = 3) -> str:
-    return ', '.join(keys[:limit]) + (f' (+{len(keys) - limit} more)' if len(keys) > limit else '')
 
 
 @HOOKS.register_module()
@@ -54,7 +51,7 @@ class CheckpointCompatibilityHook(Hook):
         if not shared:
             raise CheckpointError(
                 f'{source}: none of its {len(saved)} weights belongs to {type(model).__name__} '
-                f'(checkpoint keys start {_listing(sorted(saved))}); is it another model?')
+                f'(checkpoint keys start {key_listing(sorted(saved))}); is it another model?')
         wrong = [
             f'{k} {tuple(saved[k].shape)} vs {tuple(expected[k].shape)}' for k in shared
             if isinstance(saved[k], torch.Tensor) and saved[k].shape != expected[k].shape
@@ -62,15 +59,15 @@ class CheckpointCompatibilityHook(Hook):
         ]
         if wrong:
             raise CheckpointError(f'{source}: {len(wrong)} weight(s) have another shape than in '
-                                  f'{type(model).__name__}: {_listing(wrong)}')
+                                  f'{type(model).__name__}: {key_listing(wrong)}')
         if runner._resume:
             missing = [k for k in expected if k not in saved]
             unexpected = [k for k in saved if k not in expected]
             if missing or unexpected:
                 raise CheckpointError(
                     f'{source}: cannot resume {type(model).__name__} from it: missing '
-                    f'{_listing(missing) or "nothing"}; unexpected '
-                    f'{_listing(unexpected) or "nothing"}')
+                    f'{key_listing(missing) or "nothing"}; unexpected '
+                    f'{key_listing(unexpected) or "nothing"}')
 
     @staticmethod
     def _source(runner) -> str:
