@@ -10,7 +10,8 @@ from mmengine.runner import Runner
 
 from sscl.utils import (allow_pickle, close_distributed, init_cpu_distributed, register_all_modules,
                         trained_weights)
-from sscl.utils.cli import check_top_level_keys, exit_on_user_error, load_config
+from sscl.utils.cli import (add_allow_pickle_argument, check_top_level_keys, exit_on_user_error,
+                            load_config)
 
 
 class UseTrainedWeights(Hook):
@@ -56,11 +57,7 @@ def parse_args() -> argparse.Namespace:
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
-    parser.add_argument(
-        '--allow-pickle',
-        action='store_true',
-        help='let checkpoints run pickled code when loaded (only for files you trust); by '
-        'default they are read with torch.load(weights_only=True)')
+    add_allow_pickle_argument(parser)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))

@@ -1,4 +1,5 @@
 """Command-line error reporting: one line for user errors, a traceback only for bugs."""
+import argparse
 import copy
 import difflib
 import re
@@ -20,6 +21,15 @@ RUNNER_KEYS = (
     'compile', 'vis_backends')
 _WORKER_LINE = re.compile(r'^(?:[A-Za-z_][\w.]*\.)?\w+(?:Error|Exception): (.*)$')
 _SIGNATURE = re.compile(r'unexpected keyword argument|missing \d+ required (positional|keyword)')
+
+
+def add_allow_pickle_argument(parser: argparse.ArgumentParser) -> None:
+    """``--allow-pickle``: the only way to let a checkpoint unpickle more than tensors."""
+    parser.add_argument(
+        '--allow-pickle',
+        action='store_true',
+        help='let checkpoints run pickled code when loaded (only for files you trust); by '
+        'default they are read with torch.load(weights_only=True)')
 
 
 def load_config(path: str) -> Config:
