@@ -1,11 +1,10 @@
 """FGVC-Aircraft reader for the official ``fgvc-aircraft-2013b`` layout (100 variants)."""
-import os
 import os.path as osp
 from typing import List, Optional
 
 from sscl.registry import DATASETS
-from sscl.utils.errors import ConfigError, DataError, DataFileNotFoundError
-from .base_dataset import BaseImageDataset, read_lines
+from sscl.utils.errors import DataError, DataFileNotFoundError
+from .base_dataset import BaseImageDataset, FileIndex, choose_split, read_lines
 
 
 @DATASETS.register_module()
@@ -35,11 +34,8 @@ class FGVCAircraft(BaseImageDataset):
                  split: Optional[str] = None,
                  test_mode: bool = False,
                  **kwargs):
-        split = split or ('test' if test_mode else 'trainval')
-        if split not in self.splits:
-            raise ConfigError(f'{type(self).__name__}: split must be one of {self.splits}, '
-                              f'got {split!r}')
-        self.split = split
+        self.split = split = choose_split(type(self).__name__, split, test_mode, self.splits,
+                                          'trainval')
         super().__init__(
             ann_file=f'data/images_variant_{split}.txt',
             data_root=data_root,
@@ -55,7 +51,7 @@ class FGVCAircraft(BaseImageDataset):
             classes = [line for _, line in read_lines(classes_path, 'variants')]
             self._metainfo['classes'] = tuple(classes)
         class_idx = {c: i for i, c in enumerate(classes)}
-        images = set(os.listdir(root)) if osp.isdir(root) else set()
+        files = FileIndex()
         samples = []
         for lineno, line in read_lines(self.ann_file, 'annotation'):
             where = f'{self.ann_file}:{lineno}'
@@ -67,10 +63,10 @@ class FGVCAircraft(BaseImageDataset):
             if variant not in class_idx:
                 raise DataError(f'{where}: unknown variant "{variant}" (not in the '
                                 f'{len(classes)} classes)')
-            name = f'{image_id}.jpg'
-            if name not in images:
-                raise DataFileNotFoundError(f'{where}: image not found: {osp.join(root, name)}')
-            samples.append(dict(img_path=osp.join(root, name), gt_label=class_idx[variant]))
+            path = osp.join(root, f'{image_id}.jpg')
+            if path not in files:
+                raise DataFileNotFoundError(f'{where}: image not found: {path}')
+            samples.append(dict(img_path=path, gt_label=class_idx[variant]))
         if not samples:
             raise DataError(f'{self.ann_file}: no annotation lines')
         return samples

@@ -1,12 +1,11 @@
 """List-file reader: ``relative/path.JPEG label`` per line, or SimCLR subset lists."""
-import os
 import os.path as osp
 import re
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from sscl.registry import DATASETS
 from sscl.utils.errors import DataError, DataFileNotFoundError
-from .base_dataset import (IMG_EXTENSIONS, BaseImageDataset, find_classes, read_lines,
+from .base_dataset import (IMG_EXTENSIONS, BaseImageDataset, FileIndex, find_classes, read_lines,
                            resolve_subset_file)
 
 
@@ -55,7 +54,7 @@ class ListFileDataset(BaseImageDataset):
         classes = self._class_list(root)
         num_classes = self.num_classes or len(classes)
         class_idx = {c: i for i, c in enumerate(classes)}
-        listing: Dict[str, Set[str]] = {}
+        files = FileIndex()
         samples = []
         for lineno, line in read_lines(self.ann_file, 'ann_file'):
             where = f'{self.ann_file}:{lineno}'
@@ -65,7 +64,7 @@ class ListFileDataset(BaseImageDataset):
             if not rel.lower().endswith(IMG_EXTENSIONS):
                 raise DataError(f'{where}: "{rel}" is not a {"/".join(IMG_EXTENSIONS)} image')
             path = osp.join(root, rel)
-            if self.check_files and not self._exists(path, listing):
+            if self.check_files and path not in files:
                 raise DataFileNotFoundError(f'{where}: image not found: {path}')
             samples.append(dict(img_path=path, gt_label=label))
         if not classes and num_classes:
@@ -96,11 +95,3 @@ class ListFileDataset(BaseImageDataset):
             raise DataError(f'{where}: class "{cls}" of "{rel}" is not a known class (class '
                             'folders of the image folder or `classes`)')
         return (rel if '/' in rel else f'{cls}/{rel}'), class_idx[cls]
-
-    @staticmethod
-    def _exists(path: str, listing: Dict[str, Set[str]]) -> bool:
-        """``os.path.exists`` with one ``scandir`` per folder."""
-        folder, name = osp.split(path)
-        if folder not in listing:
-            listing[folder] = {e.name for e in os.scandir(folder)} if osp.isdir(folder) else set()
-        return name in listing[folder]

@@ -1,13 +1,12 @@
 """Stanford Cars reader for the layout torchvision documents (196 classes)."""
-import os
 import os.path as osp
 from typing import List, Optional
 
 import numpy as np
 
 from sscl.registry import DATASETS
-from sscl.utils.errors import ConfigError, DataError, DataFileNotFoundError
-from .base_dataset import BaseImageDataset
+from sscl.utils.errors import DataError, DataFileNotFoundError
+from .base_dataset import BaseImageDataset, FileIndex, choose_split
 
 
 def load_mat_entry(path: str, key: str, what: str) -> np.ndarray:
@@ -58,11 +57,8 @@ class StanfordCars(BaseImageDataset):
                  split: Optional[str] = None,
                  test_mode: bool = False,
                  **kwargs):
-        split = split or ('test' if test_mode else 'train')
-        if split not in self.ann_files:
-            raise ConfigError(f'{type(self).__name__}: split must be one of '
-                              f'{tuple(self.ann_files)}, got {split!r}')
-        self.split = split
+        self.split = split = choose_split(type(self).__name__, split, test_mode, self.ann_files,
+                                          'train')
         super().__init__(
             ann_file=self.ann_files[split],
             data_root=data_root,
@@ -83,14 +79,14 @@ class StanfordCars(BaseImageDataset):
         if 'class' not in fields or 'fname' not in fields:
             raise DataError(f'{self.ann_file}: annotations have fields {fields}, not "class" '
                             'and "fname" (the test set needs cars_test_annos_withlabels.mat)')
-        images = set(os.listdir(root)) if osp.isdir(root) else set()
+        files = FileIndex()
         samples = []
         for i, (label, name) in enumerate(zip(annotations['class'], annotations['fname']), 1):
             where = f'{self.ann_file}: annotation {i}'
             if not 1 <= int(label) <= len(classes):
                 raise DataError(f'{where}: class {int(label)} is outside [1, {len(classes)}]')
-            name = str(name)
-            if name not in images:
-                raise DataFileNotFoundError(f'{where}: image not found: {osp.join(root, name)}')
-            samples.append(dict(img_path=osp.join(root, name), gt_label=int(label) - 1))
+            path = osp.join(root, str(name))
+            if path not in files:
+                raise DataFileNotFoundError(f'{where}: image not found: {path}')
+            samples.append(dict(img_path=path, gt_label=int(label) - 1))
         return samples
