@@ -2,11 +2,10 @@
 # sscl/data/imagenet_subsets) and the whole training set unlabeled. Per GPU: 8 labeled +
 # 32 unlabeled (x 32 GPUs = the paper's 256 + 1024).
 # Layout: data/imagenet/train/<wnid>/<wnid>_<n>.JPEG, data/imagenet/val/<wnid>/<image>.JPEG
+# Normalisation, test pipeline and validation come from the supervised ImageNet base.
+_base_ = './imagenet_224.py'
 dataset_type = 'ImageFolder'
 data_root = 'data/imagenet'
-
-data_preprocessor = dict(
-    type='SsclDataPreprocessor', mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375))
 
 labeled_batch_size = 8
 mu = 4
@@ -29,14 +28,9 @@ unlabeled_pipeline = [
     dict(type='MultiView', views=dict(weak=weak_view, strong=strong_view)),
     dict(type='PackInputs'),
 ]
-test_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='Resize', size=256, antialias=True),
-    dict(type='CenterCrop', size=224),
-    dict(type='PackInputs'),
-]
 
 train_dataloader = dict(
+    _delete_=True,
     batch_size=labeled_batch_size + unlabeled_batch_size,
     num_workers=10,
     persistent_workers=True,
@@ -59,15 +53,3 @@ train_dataloader = dict(
         unlabeled=dict(
             type=dataset_type, data_root=data_root, data_prefix='train',
             pipeline=unlabeled_pipeline)))
-val_dataloader = dict(
-    batch_size=64,
-    num_workers=8,
-    persistent_workers=True,
-    pin_memory=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(type=dataset_type, data_root=data_root, data_prefix='val',
-                 pipeline=test_pipeline))
-val_evaluator = dict(type='Accuracy', topk=(1, 5))
-test_dataloader = val_dataloader
-test_evaluator = val_evaluator
