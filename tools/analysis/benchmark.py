@@ -291,19 +291,15 @@ def main() -> None:
         f'CPU, {torch.get_num_threads()} threads'
     print(f'config: {args.config}\ndevice: {device_name}, amp: {args.amp}, '
           f'torch {torch.__version__}')
-    if args.only == 'e2e':
-        report_end_to_end(cfg, args)
-        return
-    if args.only != 'pipeline':
-        report_step(cfg, args)
-    if args.only != 'step':
+    synthetic = report_step(cfg, args) if args.only in (None, 'step') else None
+    if args.only in (None, 'pipeline'):
         for name, rate in pipeline_rates(cfg, args).items():
             if ' view on ' in name:
                 print(f'batched augmentation: {name}: {rate:.1f} samples/s')
             else:
                 print(f'input pipeline, 1 worker: {name}: {rate:.1f} pairs/s')
-    if args.only is None:
-        report_end_to_end(cfg, args)
+    if args.only in (None, 'e2e'):
+        report_end_to_end(cfg, args, synthetic)  # the step rate just measured, if any
 
 
 def end_to_end_rate(cfg: Config, args: argparse.Namespace) -> Tuple[float, int]:
@@ -341,17 +337,19 @@ def end_to_end_rate(cfg: Config, args: argparse.Namespace) -> Tuple[float, int]:
     return (b + ub) / seconds, loader_cfg.get('num_workers', 0)
 
 
-def report_end_to_end(cfg: Config, args: argparse.Namespace) -> None:
-    """Print the synthetic and the end-to-end step rates."""
-    synthetic = train_rates(cfg, args, dataset_sizes(cfg, args))['sscl']
+def report_end_to_end(cfg: Config, args: argparse.Namespace,
+                      synthetic: Optional[float] = None) -> None:
+    """Print the synthetic step rate (measured here unless given) and the end-to-end one."""
+    if synthetic is None:
+        synthetic = train_rates(cfg, args, dataset_sizes(cfg, args))['sscl']
     rate, workers = end_to_end_rate(cfg, args)
     print(f'SsCL train step, synthetic tensors: {synthetic:.1f} samples/s')
     print(f'SsCL train step, JPEG files through the dataloader ({workers} workers): '
           f'{rate:.1f} samples/s = {100 * rate / synthetic:.1f} % of the synthetic rate')
 
 
-def report_step(cfg: Config, args: argparse.Namespace) -> None:
-    """Print the model-side figures."""
+def report_step(cfg: Config, args: argparse.Namespace) -> float:
+    """Print the model-side figures; returns the SsCL step's samples/s."""
     sizes = dataset_sizes(cfg, args)
     rates = train_rates(cfg, args, sizes)
     ratio = rates['sscl'] * rates['flop_ratio'] / rates['sup']
@@ -379,6 +377,7 @@ def report_step(cfg: Config, args: argparse.Namespace) -> None:
         print(line)
     if rates['peak_gib'] is not None:
         print(f"peak GPU memory          {rates['peak_gib']:10.2f} GiB")
+    return rates['sscl']
 
 
 if __name__ == '__main__':
