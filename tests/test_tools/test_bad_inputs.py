@@ -2,15 +2,13 @@
 import os
 import os.path as osp
 import pickle
-import subprocess
-import sys
 
 import pytest
 import torch
 from synthetic_data import digits_like
+from tool_runs import run_train
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-HERE = osp.dirname(osp.abspath(__file__))
 SUPERVISED = 'configs/supervised/wrn28-2_digits.py'
 SSCL = 'configs/sscl/wrn28-2_digits_40labels.py'
 
@@ -25,11 +23,8 @@ def loaders(data, workers=0):
 
 
 def train(work_dir, config, *cfg_options, args=()):
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=os.pathsep.join([HERE, ROOT]))
-    cmd = [sys.executable, 'tools/train.py', config, '--work-dir', str(work_dir), *args]
-    if cfg_options:
-        cmd += ['--cfg-options', *cfg_options]
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    return run_train(config, work_dir, *args,
+                     *(['--cfg-options', *cfg_options] if cfg_options else []))
 
 
 def assert_clean_error(result, *fragments):

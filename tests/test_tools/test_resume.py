@@ -2,18 +2,15 @@
 while a checkpoint is written leaves a loadable latest checkpoint."""
 import glob
 import json
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
 from mmengine.config import Config
 from synthetic_data import digits_like
+from tool_runs import run_train
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-HERE = osp.dirname(osp.abspath(__file__))
 CONFIG = osp.join(ROOT, 'configs', 'sscl', 'wrn28-2_digits_40labels.py')
 LOGGED = ('loss', 'loss_sup', 'loss_pl', 'loss_ctr', 'pl_mask_rate', 'lr')
 
@@ -67,14 +64,6 @@ def write_supervised_config(path, data, *, workers=0, extra_hooks=()):
     return str(path)
 
 
-def train(config, work_dir, *args):
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=os.pathsep.join([HERE, ROOT]))
-    return subprocess.run(
-        [sys.executable, osp.join(ROOT, 'tools', 'train.py'), config, '--work-dir',
-         str(work_dir), *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-
-
 def logged_iters(work_dir):
     """``{iteration: {key: value}}`` from every run's scalars.json in ``work_dir``."""
     rows = {}
@@ -106,7 +95,7 @@ def test_interrupted_and_resumed_run_matches_the_straight_run(data, tmp_path, so
     n = 12  # 3 epochs of 4 iterations; the kill falls in the middle of epoch 2
     straight = write_config(tmp_path / 'straight.py', data, max_epochs=3, ckpt_interval=n // 2,
                             source=source)
-    result = train(straight, tmp_path / 'a')
+    result = run_train(straight, tmp_path / 'a')
     assert result.returncode == 0, result.stderr[-3000:]
     from_records = result.stdout.count("refresh from the training steps' records")
     assert from_records == (2 if source == 'steps' else 0), result.stdout[-3000:]
@@ -114,14 +103,14 @@ def test_interrupted_and_resumed_run_matches_the_straight_run(data, tmp_path, so
     killed = write_config(tmp_path / 'killed.py', data, max_epochs=3, ckpt_interval=n // 2,
                           extra_hooks=[dict(type='KillAfterIterHook', iteration=n // 2)],
                           source=source)
-    result = train(killed, tmp_path / 'b')
+    result = run_train(killed, tmp_path / 'b')
     assert result.returncode == -9, result.stderr[-3000:]
     assert not (tmp_path / 'b' / f'iter_{n}.pth').exists()
     # resumed from the work dir's latest checkpoint, with 2 dataloader workers this time:
     # the augmentations are keyed by sample position, not by process
     resumed = write_config(tmp_path / 'resumed.py', data, max_epochs=3, ckpt_interval=n // 2,
                            workers=2, source=source)
-    result = train(resumed, tmp_path / 'b', '--resume')
+    result = run_train(resumed, tmp_path / 'b', '--resume')
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'resuming epoch 2 at batch 3 of 4' in result.stdout + result.stderr
     if source == 'steps':
@@ -148,13 +137,13 @@ def test_interrupted_and_resumed_run_matches_the_straight_run(data, tmp_path, so
 def test_supervised_run_resumes_exactly_too(data, tmp_path):
     """KeyedSampler gives the supervised (linear-eval, fine-tune) configs the same
     guarantee: same batches, same augmentations, whatever the workers."""
-    result = train(write_supervised_config(tmp_path / 'straight.py', data), tmp_path / 'a')
+    result = run_train(write_supervised_config(tmp_path / 'straight.py', data), tmp_path / 'a')
     assert result.returncode == 0, result.stderr[-3000:]
     killed = write_supervised_config(tmp_path / 'killed.py', data,
                                      extra_hooks=[dict(type='KillAfterIterHook', iteration=6)])
-    assert train(killed, tmp_path / 'b').returncode == -9
+    assert run_train(killed, tmp_path / 'b').returncode == -9
     resumed = write_supervised_config(tmp_path / 'resumed.py', data, workers=2)
-    result = train(resumed, tmp_path / 'b', '--resume')
+    result = run_train(resumed, tmp_path / 'b', '--resume')
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'resuming epoch 2 at batch 3 of 4' in result.stdout + result.stderr
 
@@ -174,14 +163,14 @@ def test_kill_while_writing_a_checkpoint_keeps_the_previous_one(data, tmp_path):
     config = write_config(tmp_path / 'cfg.py', data, max_epochs=1, ckpt_interval=2,
                           extra_hooks=[dict(type='KillWhileSavingHook', save_index=2)])
     work = tmp_path / 'work'
-    result = train(config, work)
+    result = run_train(config, work)
     assert result.returncode == -9, result.stderr[-3000:]
     assert (work / 'iter_4.pth.tmp').exists() and not (work / 'iter_4.pth').exists()
     assert (work / 'last_checkpoint').read_text() == str(work / 'iter_2.pth')
     torch.load(work / 'iter_2.pth', map_location='cpu', weights_only=True)  # intact
 
     config = write_config(tmp_path / 'cfg_resume.py', data, max_epochs=1, ckpt_interval=2)
-    result = train(config, work, '--resume')
+    result = run_train(config, work, '--resume')
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'resuming epoch 1 at batch 3 of 4' in result.stdout + result.stderr
     assert not (work / 'iter_4.pth.tmp').exists()
