@@ -4,6 +4,8 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
+from mmengine.dist import is_main_process
+from mmengine.fileio import dump
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import Runner
@@ -70,10 +72,11 @@ def main() -> None:
     with exit_on_user_error('test.py'):
         allow_pickle(args.allow_pickle)
         test(load_config(args.config), args)
+        close_distributed()
 
 
 def test(cfg: Config, args: argparse.Namespace) -> None:
-    """Evaluate ``args.checkpoint`` with the config's test loop."""
+    """Evaluate ``args.checkpoint`` with the config's test loop; rank 0 writes ``--out``."""
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
@@ -88,9 +91,7 @@ def test(cfg: Config, args: argparse.Namespace) -> None:
     if args.weights == 'trained':
         runner.register_hook(UseTrainedWeights())
     metrics = runner.test()
-    close_distributed()
-    if args.out is not None:
-        from mmengine.fileio import dump
+    if args.out is not None and is_main_process():
         dump(metrics, args.out)
 
 

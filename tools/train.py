@@ -97,8 +97,7 @@ def main() -> None:
         cfg = merge_args(load_config(args.config), args)
         check_top_level_keys(cfg, args.config)
         init_cpu_distributed(cfg.launcher)
-        runner = Runner.from_cfg(cfg)
-        runner.train()
+        Runner.from_cfg(cfg).train()
         close_distributed()
 
 

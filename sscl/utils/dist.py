@@ -1,4 +1,6 @@
 """Distributed set-up helpers."""
+import gc
+
 import torch
 import torch.distributed as torch_dist
 
@@ -16,9 +18,16 @@ def init_cpu_distributed(launcher: str) -> None:
 
 
 def close_distributed() -> None:
-    """End a run's process group on every rank (after a barrier). Left to the interpreter's
-    exit, gloo's threads can abort a finished run ("terminate called without an active
-    exception", SIGABRT), which torchrun then reports as a failure."""
+    """End a run's process group on every rank (after a barrier), once the run is over.
+
+    Call it after the Runner is dropped: its DDP wrapper holds the group, and a group that
+    outlives ``destroy_process_group`` keeps gloo's worker threads into interpreter
+    shutdown, where a worker releasing a tensor needs the GIL and aborts a finished run
+    ("terminate called without an active exception", SIGABRT, which torchrun reports as a
+    failure). ``gc.collect()`` frees the Runner's reference cycles, so the group's
+    destructor joins those threads here.
+    """
     if torch_dist.is_initialized():
+        gc.collect()
         torch_dist.barrier()
         torch_dist.destroy_process_group()
