@@ -13,7 +13,7 @@ from mmengine.runner import BaseLoop
 from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader, Dataset
 
-from sscl.evaluation.metrics import pseudo_label_diagnostics
+from sscl.evaluation.metrics import mean_pairwise_cosine, pseudo_label_diagnostics
 from sscl.registry import HOOKS
 from sscl.utils.errors import ConfigError
 
@@ -327,7 +327,7 @@ class CoCalibrationHook(Hook):
         embedding has collapsed to one point, near 0 when spread) and the Table 5
         diagnostics where the unlabeled ground truth is known."""
         runner.message_hub.update_scalar('train/refresh_time', seconds)
-        stats = dict(embed_mean_cos=float(lab_z.mean(dim=0).square().sum()))
+        stats = dict(embed_mean_cos=float(mean_pairwise_cosine(lab_z)))
         known = unl['gt_label'] >= 0
         if known.any():
             stats.update(

@@ -7,6 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.dist import all_reduce
 
+from sscl.evaluation.metrics import mean_pairwise_cosine
 from sscl.registry import MODELS
 from sscl.utils.errors import ConfigError
 from ..utils import forward_with_shuffle_bn
@@ -356,7 +357,7 @@ class SsCL(BaseClassifier):
             losses['loss_ctr'] = self._contrastive_loss(q, k, torch.cat([labels, assigned]))
             # Keys enter the queue with ground truth (labeled) or −1 (unlabeled), SPEC §1.
             self.queue.enqueue(k, torch.cat([labels, no_class]))
-            losses['key_mean_cos'] = self.queue.queue.float().mean(dim=0).square().sum()
+            losses['key_mean_cos'] = mean_pairwise_cosine(self.queue.queue)
         return losses
 
     @staticmethod
