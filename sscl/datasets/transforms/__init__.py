@@ -1,3 +1,4 @@
+from .fixmatch_rand_augment import FixMatchRandAugment
 from .formatting import PackInputs
 from .gaussian_blur import GaussianBlur
 from .loading import LoadImage
@@ -7,7 +8,7 @@ from .torchvision_ops import (CenterCrop, ColorJitter, NamedTorchVision, RandAug
                               TorchVision)
 
 __all__ = [
-    'CenterCrop', 'ColorJitter', 'GaussianBlur', 'LoadImage', 'MultiView', 'NamedTorchVision',
+    'CenterCrop', 'ColorJitter', 'FixMatchRandAugment', 'GaussianBlur', 'LoadImage', 'MultiView', 'NamedTorchVision',
     'PackInputs', 'RandAugment', 'RandomCrop', 'RandomGrayscale', 'RandomHorizontalFlip',
     'RandomResizedCrop', 'Resize', 'TorchVision'
 ]
