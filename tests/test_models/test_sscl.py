@@ -306,13 +306,14 @@ def test_step_records_hold_the_steps_pseudo_labels_and_embeddings(mode):
     model.train()
     model.loss(inputs, samples)
 
-    # the same forward passes again (train-mode BN: the same batch statistics)
+    # the same joint forward pass again (train-mode BN: the same batch statistics)
     with torch.no_grad():
-        feats = model.extract_feat(inputs['weak'])
+        x = torch.cat([inputs['labeled'], inputs['weak'], inputs['strong']])
+        all_feats = model.extract_feat(x)
+        feats = all_feats[4:12]
         z = F.normalize(model.neck(feats), dim=1)
         calibrated = model.calibrate(model.head(feats).softmax(dim=1), z)
-        x = torch.cat([inputs['labeled'], inputs['strong']])
-        z_lab = F.normalize(model.neck(model.extract_feat(x)), dim=1)[:4]
+        z_lab = F.normalize(model.neck(all_feats[:4]), dim=1)
     rec = model.step_records
     idx = samples['unlabeled']['sample_idx']
     assert torch.equal(rec.assigned[idx], calibrated.argmax(dim=1))

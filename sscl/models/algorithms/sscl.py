@@ -16,6 +16,7 @@ from .labeled_queue import LabeledQueue
 from .step_records import StepRecords
 
 CALIBRATION_MODES = ('sample', 'global', None)
+UNLABELED_POSITIVES = ('table', 'confident')
 
 
 def _build_loss(cfg: Optional[dict]) -> Optional[nn.Module]:
@@ -56,6 +57,17 @@ class SsCL(BaseClassifier):
         loss_ctr: contrastive loss config (eq. 5) or None.
         calibration: ``mode`` ('sample', 'global' or None), ``temperature`` T_s, ``window`` t.
         shuffle_bn: shuffle the key encoder's batch across ranks (no-op in one process).
+        joint_forward: labeled, weak and strong views pass E_q as one batch, the weak rows
+            detached (FixMatch's reference step): BN normalises the three views together
+            and updates its running statistics once per step. False: the weak view is a
+            separate no-grad pass in train mode (its own batch statistics).
+        unlabeled_positives: the class whose P labeled keys an unlabeled query takes as
+            positives. ``'table'``: its entry in the offline pseudo-label table of the last
+            refresh, for every query. ``'confident'``: the step's calibrated pseudo label,
+            only where its confidence is at least ``positive_threshold``; the other queries
+            keep only their own key as positive (docs/method.md, "Class positives").
+        positive_threshold: confidence for ``'confident'``; None = the threshold of
+            ``loss_pl``.
     """
 
     # Sized by the datasets, not the config: may change shape between checkpoints.
@@ -81,6 +93,9 @@ class SsCL(BaseClassifier):
                      loss_weight=5.0),
                  calibration: dict = dict(mode='sample', temperature=0.1, window=128),
                  shuffle_bn: bool = True,
+                 joint_forward: bool = True,
+                 unlabeled_positives: str = 'table',
+                 positive_threshold: Optional[float] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(backbone, head, data_preprocessor, init_cfg)
@@ -98,6 +113,17 @@ class SsCL(BaseClassifier):
         self.num_positives = num_positives
         self.self_paced = self_paced
         self.shuffle_bn = shuffle_bn
+        self.joint_forward = joint_forward
+        if unlabeled_positives not in UNLABELED_POSITIVES:
+            raise ConfigError(f'unlabeled_positives must be one of {UNLABELED_POSITIVES}, '
+                              f'got {unlabeled_positives!r}')
+        if unlabeled_positives == 'confident' and self.loss_pl is None:
+            raise ConfigError("unlabeled_positives='confident' needs loss_pl (its pseudo "
+                              'labels choose the positives)')
+        self.unlabeled_positives = unlabeled_positives
+        if positive_threshold is None and self.loss_pl is not None:
+            positive_threshold = self.loss_pl.threshold
+        self.positive_threshold = positive_threshold
         self.calib_temperature = calibration.get('temperature', 0.1)
 
         if self.loss_ctr is not None:
@@ -265,20 +291,37 @@ class SsCL(BaseClassifier):
         return key_encoder(x)
 
     @torch.no_grad()
-    def _pseudo_label_targets(self,
-                              weak: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """p̂_b (μB, C), the calibrated classifier probabilities of the weak view (SPEC §1.2),
+    def _pseudo_label_targets(self, logits: torch.Tensor,
+                              feats: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """p̂_b (μB, C), the calibrated classifier probabilities of the weak view (eq. 2, 4),
         and its E_q embedding z (μB, D) (None when neither calibration nor the step
-        records need it)."""
-        feats = self.extract_feat(weak)
-        probs = self.head(feats).softmax(dim=1)
+        records need it).
+
+        Args: logits (μB, C) and pooled features (μB, F) of the weak view.
+        """
+        probs = logits.detach().softmax(dim=1)
         if self.calib_mode is None and not self.step_records.enabled:
             return probs, None
-        z = F.normalize(self.neck(feats), dim=1)
+        z = F.normalize(self.neck(feats.detach()), dim=1)
         if self.calib_mode is None:
             return probs, z
         self._update_window(self.similarity_distribution(z))
         return self.calibrate(probs, z), z
+
+    def _unlabeled_classes(self, sample_idx: torch.Tensor,
+                           targets: Optional[torch.Tensor]) -> torch.Tensor:
+        """The class (μB,) whose labeled keys each unlabeled query takes as positives, −1
+        for none (see ``unlabeled_positives``).
+
+        Args: sample_idx (μB,) unlabeled indices; targets (μB, C) calibrated probabilities.
+        """
+        if self.unlabeled_positives == 'confident':
+            confidence, label = targets.max(dim=1)
+            return torch.where(confidence >= self.positive_threshold, label,
+                               torch.full_like(label, -1))
+        if len(self.pseudo_labels) == 0:
+            return torch.full_like(sample_idx, -1)
+        return self.pseudo_labels[sample_idx]
 
     def _contrastive_loss(self, q: torch.Tensor, k: torch.Tensor,
                           classes: torch.Tensor) -> torch.Tensor:
@@ -326,14 +369,23 @@ class SsCL(BaseClassifier):
         x, weak, strong = inputs['labeled'], inputs['weak'], inputs['strong']
         labels = data_samples['labeled']['gt_label']
         unlabeled = data_samples['unlabeled']
-        b = x.size(0)
+        b, n_u = x.size(0), weak.size(0)
 
-        feats = self.extract_feat(torch.cat([x, strong]))
+        joint = self.loss_pl is not None and self.joint_forward
+        feats = self.extract_feat(torch.cat([x, weak, strong] if joint else [x, strong]))
         logits = self.head(feats)
+        if joint:  # the weak view's rows leave the graph: they only make targets
+            weak_logits, weak_feats = logits[b:b + n_u], feats[b:b + n_u]
+            feats = torch.cat([feats[:b], feats[b + n_u:]])
+            logits = torch.cat([logits[:b], logits[b + n_u:]])
         losses = dict(loss_sup=self.head.loss_module(logits[:b], labels))  # eq. 1
 
         if self.loss_pl is not None:  # eq. 2
-            targets, z_weak = self._pseudo_label_targets(weak)
+            if not joint:
+                with torch.no_grad():
+                    weak_feats = self.extract_feat(weak)
+                    weak_logits = self.head(weak_feats)
+            targets, z_weak = self._pseudo_label_targets(weak_logits, weak_feats)
             losses['loss_pl'], mask = self.loss_pl(logits[b:], targets)
             losses.update(self._pseudo_label_stats(targets, mask, unlabeled['gt_label']))
 
@@ -352,8 +404,8 @@ class SsCL(BaseClassifier):
                 self._momentum_update()
                 k = self._encode_keys(torch.cat([x, weak]))
             no_class = torch.full_like(unlabeled['sample_idx'], -1)
-            assigned = self.pseudo_labels[unlabeled['sample_idx']] if len(
-                self.pseudo_labels) else no_class
+            assigned = self._unlabeled_classes(unlabeled['sample_idx'],
+                                               targets if self.loss_pl is not None else None)
             losses['loss_ctr'] = self._contrastive_loss(q, k, torch.cat([labels, assigned]))
             # Keys enter the queue with ground truth (labeled) or −1 (unlabeled), SPEC §1.
             self.queue.enqueue(k, torch.cat([labels, no_class]))
