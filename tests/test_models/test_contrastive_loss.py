@@ -122,3 +122,45 @@ def test_zero_weight_positive_drops_out_only_with_term_weighting():
 def test_unknown_weighting_is_a_config_error():
     with pytest.raises(ConfigError, match="'both'"):
         MultiPosMarginContrastiveLoss(pos_weighting='both')
+
+
+def literal_infonce(pos, alpha, neg, gamma, m):
+    """Eq. 5's first line: −log Σ_p e^{γ(α_p s_p − m)} / (Σ_p e^{γ(α_p s_p − m)} + Σ_n e^{γ s_n})."""
+    sp = sum(math.exp(gamma * (a * s - m)) for s, a in zip(pos, alpha))
+    sn = sum(math.exp(gamma * s) for s in neg)
+    return -math.log(sp / (sp + sn))
+
+
+def test_infonce_form_matches_the_first_line_of_eq5():
+    loss = MultiPosMarginContrastiveLoss(gamma=5.0, margin=-0.25, form='infonce')
+    pos, alpha, neg = [0.9, 0.3, -0.2], [1.0, 0.5, 0.8], [0.1, -0.4, 0.6, 0.2]
+    value = run(loss, pos, alpha, neg).item()
+    assert value == pytest.approx(literal_infonce(pos, alpha, neg, 5.0, -0.25))
+    # the two forms are not equal (the paper prints them as one)
+    assert abs(value - literal(pos, alpha, neg, 5.0, -0.25)) > 0.1
+
+
+def test_infonce_term_weighting_hand_computed():
+    loss = MultiPosMarginContrastiveLoss(gamma=2.0, margin=0.0, form='infonce',
+                                         pos_weighting='term')
+    # Σ_p α_p e^{γ s_p} = 1·e^{1} + 0.5·e^{0}; one negative s = 0: −log(A / (A + 1))
+    a = math.exp(1.0) + 0.5
+    assert run(loss, [0.5, 0.0], [1.0, 0.5], [0.0]).item() == pytest.approx(-math.log(a / (a + 1)))
+
+
+def test_gradient_favours_the_easiest_positive_in_infonce_and_the_hardest_in_circle():
+    grads = {}
+    for form in ('circle', 'infonce'):
+        pos = torch.tensor([[0.9, 0.1]], dtype=torch.float64, requires_grad=True)
+        neg = torch.tensor([[0.2, 0.0]], dtype=torch.float64)
+        MultiPosMarginContrastiveLoss(gamma=5.0, form=form)(
+            pos, torch.ones_like(pos), torch.ones_like(pos, dtype=torch.bool), neg,
+            torch.ones_like(neg, dtype=torch.bool)).backward()
+        grads[form] = -pos.grad[0]  # the pull on each positive
+    assert grads['infonce'][0] > grads['infonce'][1] > 0  # easy (0.9) pulled hardest
+    assert grads['circle'][1] > grads['circle'][0] > 0  # hard (0.1) pulled hardest
+
+
+def test_unknown_form_is_a_config_error():
+    with pytest.raises(ConfigError, match='form'):
+        MultiPosMarginContrastiveLoss(form='line2')
