@@ -39,7 +39,11 @@ def test_intra_class_metric_reads_the_named_feature():
         dict(embed=torch.tensor([1.0, 0.0]), gt_label=torch.tensor(0)),
         dict(embed=torch.tensor([1.0, 1.0]), gt_label=torch.tensor(0)),
     ])
-    assert metric.evaluate(2) == {'intra_class/similarity': pytest.approx(math.sqrt(0.5))}
+    # all ordered pairs, self-pairs included: (1 + 1 + 2 cos 45°) / 4
+    assert metric.evaluate(2) == {
+        'intra_class/similarity': pytest.approx(math.sqrt(0.5)),
+        'intra_class/mean_cosine': pytest.approx((2 + 2 * math.sqrt(0.5)) / 4)
+    }
     with pytest.raises(KeyError, match='no "embed"'):
         metric.process(None, [dict(feat=torch.ones(2), gt_label=0)])
 
