@@ -1,0 +1,118 @@
+"""tools/analysis/compare.py: paired statistics, read-back of finished runs, failures, files."""
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+from scipy import stats
+
+from synthetic_data import digits_like
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+spec = importlib.util.spec_from_file_location('compare',
+                                              osp.join(ROOT, 'tools', 'analysis', 'compare.py'))
+compare = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(compare)
+
+SSCL = 'configs/sscl/wrn28-2_digits16_20labels.py'
+FIXMATCH = 'configs/fixmatch/wrn28-2_digits16_20labels.py'
+
+
+def test_entries_parse_with_their_overrides():
+    assert compare.parse_entry(SSCL) == (SSCL, [])
+    assert compare.parse_entry(f'{SSCL}:model.num_positives=0,model.self_paced=False') == (
+        SSCL, ['model.num_positives=0', 'model.self_paced=False'])
+    assert compare.entry_slug(f'{SSCL}:model.num_positives=0') == \
+        'sscl_wrn28-2_digits16_20labels_model.num_positives=0'
+    with pytest.raises(SystemExit, match='not key=value'):
+        compare.parse_entry(f'{SSCL}:model.num_positives')
+    with pytest.raises(SystemExit, match='not found'):
+        compare.parse_entry('configs/sscl/nope.py')
+
+
+def test_paired_differences_and_t_test_by_hand():
+    base = {0: dict(top1=90.0), 1: dict(top1=80.0), 2: dict(top1=85.0), 3: dict(error='x')}
+    other = {0: dict(top1=92.0), 1: dict(top1=79.0), 2: dict(top1=89.0), 3: dict(top1=99.0)}
+    pair = compare.paired(base, other)
+    assert pair['seeds'] == [0, 1, 2]  # seed 3 failed for the base: not paired
+    assert pair['diff'] == [2.0, -1.0, 4.0]
+    assert pair['mean'] == pytest.approx(5 / 3)
+    assert pair['std'] == pytest.approx(stats.tstd([2.0, -1.0, 4.0]))
+    # paired t: mean / (std / sqrt(n)), two-sided, n - 1 degrees of freedom
+    t = (5 / 3) / (pair['std'] / 3**0.5)
+    assert pair['p'] == pytest.approx(2 * stats.t.sf(t, 2))
+    assert pair['ahead'] == 2
+
+
+def test_fold_check_reads_the_datasets_log_line(tmp_path):
+    log = tmp_path / 'train.log'
+    log.write_text('ImageFolder: labeled split (2 per class, seed 3) keeps 20 of 90 images\n')
+    compare.check_fold(str(log), 3)
+    with pytest.raises(RuntimeError, match='drew fold'):
+        compare.check_fold(str(log), 4)
+
+
+def fake_result(run_dir, top1, **extra):
+    run_dir.mkdir(parents=True)
+    (run_dir / 'result.json').write_text(json.dumps(dict(top1=top1, minutes=1.0, **extra)))
+
+
+def test_finished_runs_are_read_back_and_a_failed_run_still_gives_the_table(
+        tmp_path, capsys, monkeypatch):
+    work = tmp_path / 'cmp'
+    variant = f'{SSCL}:model.num_positives=0'
+    for seed, (a, b) in enumerate([(90.0, 88.0), (85.0, 86.0)]):
+        fake_result(work / compare.entry_slug(SSCL) / f'seed_{seed}', a, mean_cos=0.1,
+                    intra_class=0.6)
+        fake_result(work / compare.entry_slug(variant) / f'seed_{seed}', b)
+    # the one run not finished yet fails (its config does not build): reported, not fatal
+    trained = []
+    real = compare.run_one
+
+    def run_one(config, options, seed, run_dir, cfg_options, threads):
+        if not osp.isfile(osp.join(run_dir, 'result.json')):
+            trained.append((config, seed))
+        return real(config, options + ['model.type=NoSuchModel'], seed, run_dir, cfg_options,
+                    threads)
+
+    monkeypatch.setattr(compare, 'run_one', run_one)
+    compare.main([SSCL, variant, FIXMATCH, '--seeds', '0', '1', '--work-dir', str(work),
+                  '--jobs', '1'])
+    out = capsys.readouterr().out
+    assert trained == [(FIXMATCH, 0), (FIXMATCH, 1)]
+    assert 'FAILED configs/fixmatch' in out and 'training failed' in out
+    assert f'| {SSCL} | 2/2 | 87.50 ± 3.54 [85.00, 90.00] | 0.10' in out
+    assert f'| {variant} | 0: -2.00, 1: +1.00 | -0.50 ± 2.12 |' in out
+    summary = json.loads((work / 'summary.json').read_text())
+    assert summary['entries'][variant]['1']['top1'] == 86.0
+    assert 'error' in summary['entries'][FIXMATCH]['0']
+    assert summary['paired'][variant]['ahead'] == 1
+    assert (work / 'summary.png').stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_two_seeds_train_test_and_reach_the_dataset_fold(tmp_path, capsys):
+    data = tmp_path / 'digits'
+    digits_like(data, per_class=6, size=16, test_per_class=2)
+    options = [
+        f'train_dataloader.dataset.labeled.data_root={data}',
+        f'train_dataloader.dataset.unlabeled.data_root={data}',
+        f'val_dataloader.dataset.data_root={data}', f'test_dataloader.dataset.data_root={data}',
+        'train_cfg.max_epochs=1', 'train_dataloader.sampler.labeled_batch_size=4',
+        'train_dataloader.sampler.unlabeled_batch_size=16', 'train_dataloader.batch_size=20',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False', 'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False'
+    ]
+    work = tmp_path / 'cmp'
+    compare.main([FIXMATCH, '--seeds', '1', '2', '--work-dir', str(work), '--cfg-options',
+                  *options])
+    out = capsys.readouterr().out
+    assert 'FAILED' not in out
+    for seed in (1, 2):
+        run = work / compare.entry_slug(FIXMATCH) / f'seed_{seed}'
+        assert f'labeled split (2 per class, seed {seed})' in (run / 'train.log').read_text()
+        result = json.loads((run / 'result.json').read_text())
+        assert 0 <= result['top1'] <= 100 and 'pl_mask_rate' in result
+    assert json.loads((work / 'summary.json').read_text())['seeds'] == [1, 2]

@@ -1,0 +1,291 @@
+"""Train configs (or variants of one) over several seeds and compare their final accuracy.
+
+    python tools/analysis/compare.py CONFIG[:key=value,...] ... --seeds 0 1 2 3 4 \\
+        --work-dir DIR [--cfg-options key=value ...] [--jobs 2] [--threads 1]
+
+Every entry is trained with every seed by ``tools/train.py`` on the same budget. A seed is
+both the run's seed (``randomness.seed``) and the labeled fold
+(``train_dataloader.dataset.labeled.split_seed``), so seeds are folds as in the paper's
+5-fold tables; the tool checks in each run's log that the dataset drew that fold. The
+figure compared is the top-1 of the **final** checkpoint's EMA weights on the test set (no
+selection of the best epoch), evaluated by ``tools/test.py`` with the config's own
+test evaluator; where the model has a neck this adds the embedding's mean pairwise cosine
+and intra-class similarity. The pseudo-label accuracy and mask rate are the means over the
+last logged training window.
+
+Runs finished in DIR are read back, not trained again, so an interrupted comparison
+continues where it stopped; a failed run is reported and the table still prints.
+``DIR/summary.json`` holds every per-seed figure by entry, ``DIR/summary.png`` plots them.
+"""
+import argparse
+import json
+import math
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from glob import glob
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from scipy import stats
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+FOLD_KEY = 'train_dataloader.dataset.labeled.split_seed'
+# figure name -> key in tools/test.py's metrics
+TEST_METRICS = {
+    'top1': 'accuracy/top1',
+    'mean_cos': 'intra_class/mean_cosine',
+    'intra_class': 'intra_class/similarity',
+}
+# figure name -> key of the last training record holding it in vis_data/scalars.json:
+# the confident pseudo labels' accuracy and the mask rate of the last logged window, and
+# the accuracy of the offline pseudo-label table at the last co-calibration refresh.
+TRAIN_METRICS = {
+    'pl_acc': 'pl_acc',
+    'pl_mask_rate': 'pl_mask_rate',
+    'table_acc': 'refresh_pl_acc'
+}
+
+
+def parse_entry(entry: str) -> Tuple[str, List[str]]:
+    """``CONFIG[:key=value,...]`` -> (config, ['key=value', ...])."""
+    config, _, overrides = entry.partition(':')
+    options = [o for o in overrides.split(',') if o] if overrides else []
+    for option in options:
+        if '=' not in option:
+            raise SystemExit(f'compare.py: error: override "{option}" of entry "{entry}" '
+                             'is not key=value')
+    if not osp.isfile(osp.join(ROOT, config)) and not osp.isfile(config):
+        raise SystemExit(f'compare.py: error: config "{config}" of entry "{entry}" not found')
+    return config, options
+
+
+def entry_slug(entry: str) -> str:
+    """A folder name for an entry: the config's stem plus its overrides."""
+    config, options = parse_entry(entry)
+    stem = osp.splitext(osp.basename(config))[0]
+    method = osp.basename(osp.dirname(config))
+    slug = '_'.join([method, stem] + options)
+    return re.sub(r'[^A-Za-z0-9._=-]+', '-', slug)
+
+
+def last_logged(work_dir: str) -> Dict[str, float]:
+    """The last logged value of every :data:`TRAIN_METRICS` key the run wrote."""
+    files = sorted(glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    last: Dict[str, float] = {}
+    if files:
+        for line in open(files[-1]):
+            record = json.loads(line)
+            last.update({n: record[k] for n, k in TRAIN_METRICS.items() if k in record})
+    return last
+
+
+def has_labeled_split(config: str) -> bool:
+    """Whether the config's training set has a labeled split whose fold a seed selects."""
+    from mmengine import Config
+    cfg = Config.fromfile(osp.join(ROOT, config) if not osp.isfile(config) else config)
+    dataset = cfg.train_dataloader.dataset
+    return 'labeled' in dataset and 'num_per_class' in dataset.labeled
+
+
+def check_fold(log_file: str, seed: int) -> None:
+    """The run's log must show the labeled draw of fold ``seed``."""
+    with open(log_file) as f:
+        text = f.read()
+    drawn = re.findall(r'labeled split \(\d+ per class, seed (\d+)\)', text)
+    if drawn and any(int(s) != seed for s in drawn):
+        raise RuntimeError(f'the dataset drew fold {drawn}, not {seed} ({log_file})')
+
+
+def run_one(config: str, options: Sequence[str], seed: int, run_dir: str,
+            cfg_options: Sequence[str], threads: int) -> dict:
+    """Train and test one (entry, seed); returns its figures (read back if done)."""
+    result_file = osp.join(run_dir, 'result.json')
+    if osp.isfile(result_file):
+        with open(result_file) as f:
+            return json.load(f)
+    os.makedirs(run_dir, exist_ok=True)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    fold = [f'{FOLD_KEY}={seed}'] if has_labeled_split(config) else []
+    options = [f'randomness.seed={seed}', *fold, *cfg_options, *options]
+    train_log = osp.join(run_dir, 'train.log')
+    start = time.time()
+    with open(train_log, 'w') as log:
+        cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), config,
+               '--work-dir', run_dir, '--cfg-options', *options]
+        log.write(' '.join(cmd) + '\n')
+        log.flush()
+        done = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+    minutes = (time.time() - start) / 60
+    if done.returncode != 0:
+        return dict(error=f'training failed (exit {done.returncode}); see {train_log}')
+    check_fold(train_log, seed)
+    with open(osp.join(run_dir, 'last_checkpoint')) as f:
+        checkpoint = f.read().strip()
+    metrics_file = osp.join(run_dir, 'test_metrics.json')
+    with open(osp.join(run_dir, 'test.log'), 'w') as log:
+        cmd = [sys.executable, osp.join(ROOT, 'tools', 'test.py'), config, checkpoint,
+               '--weights', 'ema', '--work-dir', osp.join(run_dir, 'test'),
+               '--out', metrics_file, '--cfg-options', *options]
+        done = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+    if done.returncode != 0:
+        return dict(error=f'testing failed (exit {done.returncode}); see {run_dir}/test.log')
+    with open(metrics_file) as f:
+        metrics = json.load(f)
+    result = {name: metrics[key] for name, key in TEST_METRICS.items() if key in metrics}
+    result.update(last_logged(run_dir))
+    result.update(minutes=minutes, checkpoint=checkpoint)
+    with open(result_file, 'w') as f:
+        json.dump(result, f, indent=1)
+    return result
+
+
+def describe(values: Sequence[float]) -> str:
+    """``mean ± std [min, max]`` (sample std; blank without values)."""
+    if not values:
+        return '—'
+    v = np.asarray(values, dtype=float)
+    std = v.std(ddof=1) if len(v) > 1 else 0.0
+    return f'{v.mean():.2f} ± {std:.2f} [{v.min():.2f}, {v.max():.2f}]'
+
+
+def paired(base: Dict[int, dict], other: Dict[int, dict]) -> Optional[dict]:
+    """Per-seed top-1 difference other − base over the seeds both finished."""
+    seeds = sorted(s for s in base if s in other and 'top1' in base[s] and 'top1' in other[s])
+    if not seeds:
+        return None
+    diff = np.array([other[s]['top1'] - base[s]['top1'] for s in seeds])
+    p = float(stats.ttest_rel([other[s]['top1'] for s in seeds],
+                              [base[s]['top1'] for s in seeds]).pvalue) if len(seeds) > 1 else math.nan
+    return dict(seeds=seeds, diff=diff.tolist(), mean=float(diff.mean()),
+                std=float(diff.std(ddof=1)) if len(seeds) > 1 else 0.0,
+                p=p if not math.isnan(p) else None, ahead=int((diff > 0).sum()))
+
+
+def table(entries: List[str], results: Dict[str, Dict[int, dict]]) -> str:
+    """The markdown tables of the comparison."""
+    lines = ['Final checkpoint, EMA weights, test set (no best-epoch selection); '
+             'mean ± std [min, max] over seeds. mean cos / intra-class: the test embeddings\' '
+             'mean cosine over all pairs / over same-class pairs; conf. PL acc and mask rate: '
+             'the confident pseudo labels of the last logged window; table PL acc: the '
+             'offline pseudo-label table at the last co-calibration refresh.', '',
+             '| entry | seeds | top-1 (%) | mean cos | intra-class | conf. PL acc (%) '
+             '| mask rate (%) | table PL acc (%) | min/run |',
+             '|---|---|---|---|---|---|---|---|---|']
+    for entry in entries:
+        ok = {s: r for s, r in results[entry].items() if 'error' not in r}
+
+        def col(name: str, scale: float = 1.0) -> str:
+            return describe([r[name] * scale for r in ok.values() if name in r])
+
+        lines.append(f'| {entry} | {len(ok)}/{len(results[entry])} | {col("top1")} | '
+                     f'{col("mean_cos")} | {col("intra_class")} | {col("pl_acc", 100)} | '
+                     f'{col("pl_mask_rate", 100)} | {col("table_acc")} | {col("minutes")} |')
+    base = entries[0]
+    lines += ['', f'Paired top-1 difference against `{base}`, per seed:', '',
+              '| entry | per-seed difference | mean ± std | paired t-test p | ahead |',
+              '|---|---|---|---|---|']
+    for entry in entries[1:]:
+        pair = paired(results[base], results[entry])
+        if pair is None:
+            lines.append(f'| {entry} | — | — | — | — |')
+            continue
+        per_seed = ', '.join(f'{s}: {d:+.2f}' for s, d in zip(pair['seeds'], pair['diff']))
+        p = f'{pair["p"]:.3g}' if pair['p'] is not None else '—'
+        lines.append(f'| {entry} | {per_seed} | {pair["mean"]:+.2f} ± {pair["std"]:.2f} | '
+                     f'{p} | {pair["ahead"]}/{len(pair["seeds"])} |')
+    return '\n'.join(lines)
+
+
+def plot(entries: List[str], results: Dict[str, Dict[int, dict]], out: str) -> None:
+    """Per-seed top-1 points and the mean per entry."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(entries)), 4))
+    labelled = False
+    for i, entry in enumerate(entries):
+        points = [(s, r['top1']) for s, r in sorted(results[entry].items()) if 'top1' in r]
+        if not points:
+            continue
+        ys = np.array([y for _, y in points])
+        xs = i + np.linspace(-0.15, 0.15, len(ys)) if len(ys) > 1 else np.array([i])
+        ax.scatter(xs, ys, s=18, zorder=3, label=None if labelled else 'per seed')
+        for (s, _), x, y in zip(points, xs, ys):
+            ax.annotate(str(s), (x, y), fontsize=6, xytext=(3, 0), textcoords='offset points')
+        ax.hlines(ys.mean(), i - 0.3, i + 0.3, colors='k', zorder=4,
+                  label=None if labelled else 'mean')
+        labelled = True
+    ax.set_xticks(range(len(entries)))
+    ax.set_xticklabels([e.replace(':', '\n').replace(',', '\n') for e in entries], fontsize=6)
+    ax.set_ylabel('final top-1 of the EMA weights (%)')
+    ax.set_title('per-seed final test accuracy')
+    ax.grid(axis='y', alpha=0.3)
+    if labelled:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=150)
+    plt.close(fig)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Train entries over seeds (= folds) and compare final EMA top-1')
+    parser.add_argument('entries', nargs='+', help='CONFIG[:key=value,...]; the first is '
+                        'the reference of the paired differences')
+    parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
+    parser.add_argument('--work-dir', required=True)
+    parser.add_argument('--cfg-options', nargs='+', default=[], help='key=value for every run')
+    parser.add_argument('--jobs', type=int, default=2, help='runs at a time')
+    parser.add_argument('--threads', type=int, default=1, help='torch threads per run')
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    entries = list(dict.fromkeys(args.entries))
+    specs = {e: parse_entry(e) for e in entries}
+    os.makedirs(args.work_dir, exist_ok=True)
+    jobs = [(e, s) for s in args.seeds for e in entries]
+    results: Dict[str, Dict[int, dict]] = {e: {} for e in entries}
+    start = time.time()
+
+    def work(job: Tuple[str, int]) -> None:
+        entry, seed = job
+        run_dir = osp.join(args.work_dir, entry_slug(entry), f'seed_{seed}')
+        try:
+            result = run_one(*specs[entry], seed, run_dir, args.cfg_options, args.threads)
+        except Exception as e:  # one failed run must not lose the others' table
+            result = dict(error=f'{type(e).__name__}: {e}')
+        results[entry][seed] = result
+        done = sum(len(r) for r in results.values())
+        status = result.get('error') or f'top-1 {result.get("top1", float("nan")):.2f}'
+        print(f'[{done}/{len(jobs)}, {(time.time() - start) / 60:.1f} min] {entry} '
+              f'seed {seed}: {status}', flush=True)
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        list(pool.map(work, jobs))
+
+    for entry in entries:
+        for seed, r in sorted(results[entry].items()):
+            if 'error' in r:
+                print(f'FAILED {entry} seed {seed}: {r["error"]}')
+    summary = dict(
+        command=' '.join([osp.relpath(__file__, ROOT)] + (argv or sys.argv[1:])),
+        seeds=args.seeds,
+        entries={e: {str(s): r for s, r in sorted(results[e].items())} for e in entries},
+        paired={e: paired(results[entries[0]], results[e]) for e in entries[1:]})
+    with open(osp.join(args.work_dir, 'summary.json'), 'w') as f:
+        json.dump(summary, f, indent=1)
+    plot(entries, results, osp.join(args.work_dir, 'summary.png'))
+    print(table(entries, results))
+    print(f'\nwrote {args.work_dir}/summary.json and summary.png '
+          f'({(time.time() - start) / 60:.1f} min)')
+
+
+if __name__ == '__main__':
+    main()
