@@ -1,7 +1,6 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [options]``."""
 import argparse
 import os
-import os.path as osp
 
 from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
@@ -12,8 +11,8 @@ from mmengine.runner import Runner
 
 from sscl.utils import (allow_pickle, close_distributed, init_cpu_distributed, register_all_modules,
                         trained_weights)
-from sscl.utils.cli import (add_allow_pickle_argument, check_top_level_keys, exit_on_user_error,
-                            load_config)
+from sscl.utils.cli import (add_allow_pickle_argument, check_top_level_keys, default_work_dir,
+                            exit_on_user_error, load_config)
 
 
 class UseTrainedWeights(Hook):
@@ -83,7 +82,7 @@ def test(cfg: Config, args: argparse.Namespace) -> None:
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+        cfg.work_dir = default_work_dir(args.config)
     check_top_level_keys(cfg, args.config)
     cfg.load_from = args.checkpoint
     init_cpu_distributed(cfg.launcher)

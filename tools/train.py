@@ -1,7 +1,6 @@
 """Train a model from a config: ``python tools/train.py CONFIG [options]``."""
 import argparse
 import os
-import os.path as osp
 
 import torch
 from mmengine.config import Config, DictAction
@@ -9,8 +8,8 @@ from mmengine.runner import Runner
 
 from sscl.utils import (ConfigError, allow_pickle, close_distributed, init_cpu_distributed,
                         register_all_modules)
-from sscl.utils.cli import (add_allow_pickle_argument, check_top_level_keys, exit_on_user_error,
-                            load_config)
+from sscl.utils.cli import (add_allow_pickle_argument, check_semi_batch, check_top_level_keys,
+                            default_work_dir, exit_on_user_error, load_config)
 
 
 def parse_args() -> argparse.Namespace:
@@ -61,7 +60,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+        cfg.work_dir = default_work_dir(args.config)
 
     if args.amp:
         if not torch.cuda.is_available():
@@ -96,6 +95,7 @@ def main() -> None:
         allow_pickle(args.allow_pickle)
         cfg = merge_args(load_config(args.config), args)
         check_top_level_keys(cfg, args.config)
+        check_semi_batch(cfg)
         init_cpu_distributed(cfg.launcher)
         Runner.from_cfg(cfg).train()
         close_distributed()

@@ -2,6 +2,7 @@
 import argparse
 import copy
 import difflib
+import os.path as osp
 import re
 import sys
 from contextlib import contextmanager
@@ -64,6 +65,29 @@ def check_top_level_keys(cfg: Config, path: str) -> None:
         if close:
             raise ConfigError(f'{path}: unknown top-level key "{key}"; did you mean '
                               f'"{close[0]}"?')
+
+
+def default_work_dir(config_path: str) -> str:
+    """``work_dirs/<method folder>/<config name>``: configs of the same name in two method
+    folders (``sscl/`` and ``fixmatch/``) never share a work dir, so ``--resume`` of one
+    cannot find the other's checkpoint."""
+    method = osp.basename(osp.dirname(osp.abspath(config_path)))
+    return osp.join('./work_dirs', method, osp.splitext(osp.basename(config_path))[0])
+
+
+def check_semi_batch(cfg: Config) -> None:
+    """A semi-supervised loader's ``batch_size`` must be the sampler's B + μB: otherwise
+    every batch is split at the wrong place (and a mid-epoch resume skips the wrong count)."""
+    loader = cfg.get('train_dataloader') or {}
+    sampler = loader.get('sampler') or {}
+    if sampler.get('type') not in ('SemiSupervisedSampler', 'sscl.SemiSupervisedSampler'):
+        return
+    b, ub = sampler.get('labeled_batch_size'), sampler.get('unlabeled_batch_size')
+    if loader.get('batch_size') != b + ub:
+        raise ConfigError(
+            f'train_dataloader.batch_size={loader.get("batch_size")} must equal '
+            f'train_dataloader.sampler.labeled_batch_size + unlabeled_batch_size = {b} + {ub} '
+            f'= {b + ub}; set all three')
 
 
 def _registry_names() -> List[str]:

@@ -155,3 +155,18 @@ def test_amp_without_a_gpu(tmp_path):
         pytest.skip('this machine has a GPU: --amp is valid here')
     assert_clean_error(train(tmp_path / 'work', SUPERVISED, args=['--amp']),
                        '--amp needs a CUDA device')
+
+
+def test_semi_batch_size_must_match_the_sampler(data, tmp_path):
+    # the sampler's two sizes overridden, the loader's batch_size left at 16 + 64
+    result = train(tmp_path / 'work', SSCL, 'train_dataloader.sampler.labeled_batch_size=8',
+                   'train_dataloader.sampler.unlabeled_batch_size=32')
+    assert_clean_error(result, 'train_dataloader.batch_size=80 must equal',
+                       'labeled_batch_size + unlabeled_batch_size = 8 + 32 = 40')
+
+
+def test_default_work_dirs_of_same_named_configs_differ():
+    from sscl.utils.cli import default_work_dir
+    a = default_work_dir('configs/sscl/wrn28-2_digits_40labels.py')
+    b = default_work_dir('configs/fixmatch/wrn28-2_digits_40labels.py')
+    assert a == osp.join('./work_dirs', 'sscl', 'wrn28-2_digits_40labels') and a != b
