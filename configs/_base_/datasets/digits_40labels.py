@@ -10,11 +10,9 @@ num_per_class = 4
 split_seed = 0  # the fold of the labeled draw
 
 weak_view = [dict(type='RandomCrop', size=32, padding=4, padding_mode='reflect')]
-strong_view = weak_view + [
-    dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, prob=0.8),
-    dict(type='GaussianBlur', kernel_size=3, sigma=(0.1, 2.0), prob=0.5),
-    dict(type='RandAugment', num_ops=2, magnitude=10),
-]
+# FixMatch's RandAugment (3 ops, magnitudes drawn per op, Cutout): on grey digits SimCLR's
+# colour jitter does next to nothing, and the reference FixMatch step uses this view.
+strong_view = weak_view + [dict(type='FixMatchRandAugment', num_ops=3, cutout=0.5)]
 labeled_pipeline = [dict(type='LoadImage'), *weak_view, dict(type='PackInputs')]
 unlabeled_pipeline = [
     dict(type='LoadImage'),

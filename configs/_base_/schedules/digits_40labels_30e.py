@@ -3,7 +3,10 @@
 _base_ = './sgd_cosine.py'
 
 max_epochs = 30
-optim_wrapper = dict(optimizer=dict(lr=0.03, weight_decay=5e-4))
+# No weight decay on BN weights and biases (FixMatch's reference optimiser).
+optim_wrapper = dict(
+    optimizer=dict(lr=0.03, weight_decay=5e-4),
+    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
 param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True, begin=0,
          end=max_epochs, convert_to_iter_based=True),

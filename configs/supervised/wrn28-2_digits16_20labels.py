@@ -1,0 +1,11 @@
+# Supervised baseline on the 40 digits labels only: the same semi-supervised loader as
+# SsCL (the model reads only its labeled part), same schedule and EMA.
+_base_ = [
+    '../_base_/models/wrn28-2.py',
+    '../_base_/datasets/digits16_semi.py',
+    '../_base_/schedules/digits16_20e.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(backbone=dict(bn_momentum=0.1))
+default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=10, max_keep_ckpts=1))
