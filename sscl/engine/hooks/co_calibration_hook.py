@@ -1,4 +1,4 @@
-"""Offline refresh of prototypes, the pseudo-label table and the prototype mixture (SPEC §4)."""
+"""Offline refresh of prototypes, the pseudo-label table and the prototype mixture (docs/method.md, "Offline refresh")."""
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -58,7 +58,7 @@ class CoCalibrationHook(Hook):
     Before training (unless a resumed checkpoint already holds prototypes) and then every
     ``interval`` epochs (or iterations with ``by_epoch=False``), on all ranks together:
 
-    1. embed the labeled set with E_q: prototype_c = normalised mean of class c (SPEC §2);
+    1. embed the labeled set with E_q: prototype_c = normalised mean of class c;
     2. embed the unlabeled set: table[u] = argmax of the calibrated classifier probability;
     3. prototype mixture (eq. 4): Ω_c = the ``num_nearest`` unlabeled samples assigned to c
        that are nearest proto_c; n_c (labeled count of c) pairs x̂ = λ x_c + (1 − λ) x_near,
@@ -92,7 +92,7 @@ class CoCalibrationHook(Hook):
             identically on every rank and after a resume.
         amp: embed under bfloat16 autocast on a GPU (prototype sums and similarities stay
             float32); no effect on the CPU.
-        source: ``'offline'`` (SPEC §4: embed every image) or ``'steps'`` (reuse the
+        source: ``'offline'`` (embed every image) or ``'steps'`` (reuse the
             training steps' records, see above).
     """
     priority = 'HIGH'  # size the table before EMAHook copies the model
@@ -287,7 +287,7 @@ class CoCalibrationHook(Hook):
         sums.index_add_(0, labels, lab_z)
         model.set_prototypes(sums)
         if not from_steps:
-            # SPEC §4 order: the table (step 2) and Ω_c (step 3) both use the labeled-only
+            # The order of docs/method.md: the table (step 2) and Ω_c (step 3) both use the labeled-only
             # prototypes of this refresh; the mixture then refines the prototypes the step
             # uses.
             unl = self._embed(runner, model, semi.unlabeled, 'unlabeled', assign=True)

@@ -44,7 +44,7 @@ class LabeledQueue(nn.Module):
                         num_positives: int) -> Tuple[torch.Tensor, torch.Tensor]:
         """The ``num_positives`` newest queue entries whose label equals each query's class.
 
-        SPEC §3 does not say which P same-class keys to take; the newest ones come from the
+        The paper does not say which P same-class keys to take; the newest ones come from the
         most recent key encoder, and the choice is deterministic, which keeps resume exact.
 
         Args:

@@ -1,4 +1,4 @@
-"""SsCL: semi-supervised contrastive learning (paper section 3, SPEC sections 1-3)."""
+"""SsCL: semi-supervised contrastive learning (paper section 3, docs/method.md)."""
 import copy
 from typing import Dict, List, Optional, Tuple
 
@@ -211,7 +211,7 @@ class SsCL(BaseClassifier):
             r.update(embed=e, proto_label=p)
         return results
 
-    # ---- embeddings and co-calibration (SPEC §2) ------------------------------------------
+    # ---- embeddings and co-calibration (docs/method.md) ------------------------------------
     @torch.no_grad()
     def embed(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """E_q embeddings and classifier probabilities without gradient.
@@ -249,7 +249,7 @@ class SsCL(BaseClassifier):
 
     @torch.no_grad()
     def calibrate(self, probs: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """p̂_b = normalise(p_b ⊙ w) (SPEC §2); the step and the hook both use this.
+        """p̂_b = normalise(p_b ⊙ w) (docs/method.md); the step and the hook both use this.
 
         ``mode='sample'``: w = p_s(z) / p̄_s; ``'global'``: w = p̄_s; None, or no prototypes
         yet: p̂_b = p_b.
@@ -399,7 +399,7 @@ class SsCL(BaseClassifier):
 
         if self.loss_ctr is not None:  # eq. 5
             with torch.no_grad():
-                # MoCo's order: update E_k, then encode keys (SPEC §1.3 lists the update after
+                # MoCo's order: update E_k, then encode keys (the paper lists the update after
                 # the loss; across iterations the two orders differ only by one step).
                 self._momentum_update()
                 k = self._encode_keys(torch.cat([x, weak]))
@@ -407,7 +407,7 @@ class SsCL(BaseClassifier):
             assigned = self._unlabeled_classes(unlabeled['sample_idx'],
                                                targets if self.loss_pl is not None else None)
             losses['loss_ctr'] = self._contrastive_loss(q, k, torch.cat([labels, assigned]))
-            # Keys enter the queue with ground truth (labeled) or −1 (unlabeled), SPEC §1.
+            # Keys enter the queue with ground truth (labeled) or −1 (unlabeled).
             self.queue.enqueue(k, torch.cat([labels, no_class]))
             losses['key_mean_cos'] = mean_pairwise_cosine(self.queue.queue)
         return losses
