@@ -30,7 +30,7 @@ def test_resume_and_work_dir():
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'sscl', 'r50_imagenet_10pct.py'))
     cfg = train_tool.merge_args(cfg, args(resume='auto'))
     assert cfg.resume is True and cfg.load_from is None
-    assert cfg.work_dir == './work_dirs/r50_imagenet_10pct'
+    assert cfg.work_dir == './work_dirs/sscl/r50_imagenet_10pct'  # method folder included
     cfg = train_tool.merge_args(cfg, args(resume='x.pth', work_dir='w', auto_scale_lr=True))
     assert (cfg.resume, cfg.load_from, cfg.work_dir) == (True, 'x.pth', 'w')
     assert cfg.auto_scale_lr.enable is True
