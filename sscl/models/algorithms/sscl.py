@@ -117,9 +117,10 @@ class SsCL(BaseClassifier):
         if unlabeled_positives not in UNLABELED_POSITIVES:
             raise ConfigError(f'unlabeled_positives must be one of {UNLABELED_POSITIVES}, '
                               f'got {unlabeled_positives!r}')
-        if unlabeled_positives == 'confident' and self.loss_pl is None:
+        if (unlabeled_positives == 'confident' and self.loss_pl is None
+                and self.loss_ctr is not None and num_positives > 0):
             raise ConfigError("unlabeled_positives='confident' needs loss_pl (its pseudo "
-                              'labels choose the positives)')
+                              'labels choose the positives) or num_positives=0')
         self.unlabeled_positives = unlabeled_positives
         if positive_threshold is None and self.loss_pl is not None:
             positive_threshold = self.loss_pl.threshold
@@ -316,6 +317,8 @@ class SsCL(BaseClassifier):
         Args: sample_idx (μB,) unlabeled indices; targets (μB, C) calibrated probabilities.
         """
         if self.unlabeled_positives == 'confident':
+            if targets is None:  # no pseudo labels (P = 0): no class for any query
+                return torch.full_like(sample_idx, -1)
             confidence, label = targets.max(dim=1)
             return torch.where(confidence >= self.positive_threshold, label,
                                torch.full_like(label, -1))
