@@ -6,7 +6,7 @@ import torchvision.transforms.v2 as T
 import torchvision.transforms.v2.functional as TF
 from scipy.stats import ks_2samp
 
-from sscl.datasets.transforms.gaussian_blur import separable_gaussian_blur
+from sscl.functional import separable_gaussian_blur
 from sscl.models.data_preprocessors import batch_strong_augment as bsa
 from sscl.registry import MODELS
 from sscl.utils import register_all_modules

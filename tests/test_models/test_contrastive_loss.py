@@ -125,7 +125,8 @@ def test_unknown_weighting_is_a_config_error():
 
 
 def literal_infonce(pos, alpha, neg, gamma, m):
-    """Eq. 5's first line: −log Σ_p e^{γ(α_p s_p − m)} / (Σ_p e^{γ(α_p s_p − m)} + Σ_n e^{γ s_n})."""
+    """Eq. 5's first line:
+    −log Σ_p e^{γ(α_p s_p − m)} / (Σ_p e^{γ(α_p s_p − m)} + Σ_n e^{γ s_n})."""
     sp = sum(math.exp(gamma * (a * s - m)) for s, a in zip(pos, alpha))
     sn = sum(math.exp(gamma * s) for s in neg)
     return -math.log(sp / (sp + sn))

@@ -159,11 +159,13 @@ def paired(base: Dict[int, dict], other: Dict[int, dict]) -> Optional[dict]:
     if not seeds:
         return None
     diff = np.array([other[s]['top1'] - base[s]['top1'] for s in seeds])
-    p = float(stats.ttest_rel([other[s]['top1'] for s in seeds],
-                              [base[s]['top1'] for s in seeds]).pvalue) if len(seeds) > 1 else math.nan
+    p = None
+    if len(seeds) > 1:
+        p = float(stats.ttest_rel([other[s]['top1'] for s in seeds],
+                                  [base[s]['top1'] for s in seeds]).pvalue)
     return dict(seeds=seeds, diff=diff.tolist(), mean=float(diff.mean()),
                 std=float(diff.std(ddof=1)) if len(seeds) > 1 else 0.0,
-                p=p if not math.isnan(p) else None, ahead=int((diff > 0).sum()))
+                p=None if p is None or math.isnan(p) else p, ahead=int((diff > 0).sum()))
 
 
 def table(entries: List[str], results: Dict[str, Dict[int, dict]]) -> str:

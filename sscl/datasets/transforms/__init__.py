@@ -8,7 +8,7 @@ from .torchvision_ops import (CenterCrop, ColorJitter, NamedTorchVision, RandAug
                               TorchVision)
 
 __all__ = [
-    'CenterCrop', 'ColorJitter', 'FixMatchRandAugment', 'GaussianBlur', 'LoadImage', 'MultiView', 'NamedTorchVision',
-    'PackInputs', 'RandAugment', 'RandomCrop', 'RandomGrayscale', 'RandomHorizontalFlip',
-    'RandomResizedCrop', 'Resize', 'TorchVision'
+    'CenterCrop', 'ColorJitter', 'FixMatchRandAugment', 'GaussianBlur', 'LoadImage',
+    'MultiView', 'NamedTorchVision', 'PackInputs', 'RandAugment', 'RandomCrop',
+    'RandomGrayscale', 'RandomHorizontalFlip', 'RandomResizedCrop', 'Resize', 'TorchVision'
 ]

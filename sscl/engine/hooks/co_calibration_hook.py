@@ -1,4 +1,4 @@
-"""Offline refresh of prototypes, the pseudo-label table and the prototype mixture (docs/method.md, "Offline refresh")."""
+"""Offline refresh of prototypes, pseudo-label table and prototype mixture (docs/method.md)."""
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -13,7 +13,8 @@ from mmengine.runner import BaseLoop
 from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader, Dataset
 
-from sscl.evaluation.metrics import mean_pairwise_cosine, pseudo_label_diagnostics
+from sscl.evaluation.metrics import pseudo_label_diagnostics
+from sscl.functional import mean_pairwise_cosine
 from sscl.registry import HOOKS
 from sscl.utils.errors import ConfigError
 
@@ -287,9 +288,9 @@ class CoCalibrationHook(Hook):
         sums.index_add_(0, labels, lab_z)
         model.set_prototypes(sums)
         if not from_steps:
-            # The order of docs/method.md: the table (step 2) and Ω_c (step 3) both use the labeled-only
-            # prototypes of this refresh; the mixture then refines the prototypes the step
-            # uses.
+            # The order of docs/method.md: the table (step 2) and Ω_c (step 3) both use the
+            # labeled-only prototypes of this refresh; the mixture then refines the
+            # prototypes the step uses.
             unl = self._embed(runner, model, semi.unlabeled, 'unlabeled', assign=True)
             if records.enabled:
                 records.fill(lab_z, unl['assigned'], unl['nearest'], unl['sim_assigned'])

@@ -5,14 +5,8 @@ import torch
 import torch.nn.functional as F
 from mmengine.evaluator import BaseMetric
 
+from sscl.functional import mean_pairwise_cosine
 from sscl.registry import METRICS
-
-
-def mean_pairwise_cosine(z: torch.Tensor) -> torch.Tensor:
-    """Mean cosine over all ordered pairs (self-pairs included) of unit rows z (N, D),
-    ``|mean_i z_i|^2``: 1 when the embedding has collapsed to one point, near 0 when it is
-    spread. A 0-dim float32 tensor on z's device (no host synchronisation)."""
-    return z.float().mean(dim=0).square().sum()
 
 
 def intra_class_similarity(feats: torch.Tensor, labels: torch.Tensor) -> float:

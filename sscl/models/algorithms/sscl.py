@@ -7,7 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.dist import all_reduce
 
-from sscl.evaluation.metrics import mean_pairwise_cosine
+from sscl.functional import mean_pairwise_cosine
 from sscl.registry import MODELS
 from sscl.utils.errors import ConfigError
 from ..utils import forward_with_shuffle_bn

@@ -8,8 +8,7 @@ import torch.nn as nn
 import torchvision.transforms.v2.functional as TF
 from mmengine.dist import get_rank
 
-from sscl.datasets.keyed_random import mix_seeds
-from sscl.datasets.transforms.gaussian_blur import separable_gaussian_blur
+from sscl.functional import mix_seeds, separable_gaussian_blur
 from sscl.registry import MODELS
 from ..utils import to_device_async
 
