@@ -83,7 +83,11 @@ else
     rm -rf "${SRC}"
   fi
   step "install the mmcv wheel from ${WHEEL_DIR}"
-  pip_q --no-deps "${WHEEL_DIR}"/mmcv-*.whl
+  # mmcv-lite (the same package without ops) would share mmcv/'s files with the wheel.
+  if "${PY}" -m pip show mmcv-lite >/dev/null 2>&1; then
+    "${PY}" -m pip uninstall -y mmcv-lite >>"${LOG}" 2>&1
+  fi
+  pip_q --no-deps --force-reinstall "${WHEEL_DIR}"/mmcv-*.whl
   pip_q addict packaging pyyaml yapf opencv-python
   have_mmcv_ops
 fi
