@@ -12,7 +12,7 @@ from mmengine.runner import Runner
 from sscl.utils import (allow_pickle, close_distributed, init_cpu_distributed, register_all_modules,
                         trained_weights)
 from sscl.utils.cli import (add_allow_pickle_argument, check_top_level_keys, default_work_dir,
-                            exit_on_user_error, load_config)
+                            exit_on_user_error, load_config, merge_overrides)
 
 
 class UseTrainedWeights(Hook):
@@ -77,8 +77,7 @@ def main() -> None:
 def test(cfg: Config, args: argparse.Namespace) -> None:
     """Evaluate ``args.checkpoint`` with the config's test loop; rank 0 writes ``--out``."""
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_overrides(cfg, args.cfg_options, args.config)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:

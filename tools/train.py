@@ -9,7 +9,8 @@ from mmengine.runner import Runner
 from sscl.utils import (ConfigError, allow_pickle, close_distributed, init_cpu_distributed,
                         register_all_modules)
 from sscl.utils.cli import (add_allow_pickle_argument, check_semi_batch, check_top_level_keys,
-                            default_work_dir, exit_on_user_error, load_config)
+                            default_work_dir, exit_on_user_error, load_config,
+                            merge_overrides)
 
 
 def parse_args() -> argparse.Namespace:
@@ -54,8 +55,7 @@ def parse_args() -> argparse.Namespace:
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command-line options to the config."""
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_overrides(cfg, args.cfg_options, args.config)
 
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

@@ -67,6 +67,31 @@ def check_top_level_keys(cfg: Config, path: str) -> None:
                               f'"{close[0]}"?')
 
 
+def merge_overrides(cfg: Config, options: Optional[dict], path: str) -> None:
+    """Merge ``--cfg-options`` into ``cfg``, refusing an override that would change nothing.
+
+    A top-level key that the Runner does not read is a config variable (``split_seed``,
+    ``max_epochs``, ...): mmengine evaluates it once, while the file is parsed, so setting it
+    afterwards reaches no component. Misspelt Runner keys get a suggestion instead.
+    """
+    if not options:
+        return
+    for key in options:
+        top = key.split('.')[0]
+        if top in RUNNER_KEYS:
+            continue
+        close = difflib.get_close_matches(top, RUNNER_KEYS, n=1, cutoff=0.85)
+        if close:
+            raise ConfigError(f'--cfg-options {key}: unknown top-level key "{top}"; did you '
+                              f'mean "{close[0]}"?')
+        hint = (' (the labeled fold: train_dataloader.dataset.labeled.split_seed)'
+                if top == 'split_seed' else '')
+        raise ConfigError(f'--cfg-options {key}: "{top}" is a variable of {path}, read only '
+                          f'while the file is parsed, so overriding it changes nothing; '
+                          f'override the key that uses it{hint}')
+    cfg.merge_from_dict(options)
+
+
 def default_work_dir(config_path: str) -> str:
     """``work_dirs/<method folder>/<config name>``: configs of the same name in two method
     folders (``sscl/`` and ``fixmatch/``) never share a work dir, so ``--resume`` of one

@@ -170,3 +170,11 @@ def test_default_work_dirs_of_same_named_configs_differ():
     a = default_work_dir('configs/sscl/wrn28-2_digits_40labels.py')
     b = default_work_dir('configs/fixmatch/wrn28-2_digits_40labels.py')
     assert a == osp.join('./work_dirs', 'sscl', 'wrn28-2_digits_40labels') and a != b
+
+
+def test_overriding_a_config_variable_is_refused(data, tmp_path):
+    # split_seed is read when the file is parsed: the override would reach no dataset
+    result = train(tmp_path / 'work', SSCL, 'split_seed=3')
+    assert_clean_error(result, '--cfg-options split_seed: "split_seed" is a variable',
+                       'changes nothing', 'train_dataloader.dataset.labeled.split_seed')
+    assert not (tmp_path / 'work').exists()
