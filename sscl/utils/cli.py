@@ -70,12 +70,15 @@ def check_top_level_keys(cfg: Config, path: str) -> None:
 def merge_overrides(cfg: Config, options: Optional[dict], path: str) -> None:
     """Merge ``--cfg-options`` into ``cfg``, refusing an override that would change nothing.
 
+    ``custom_hooks.<Type>.<arg>`` addresses the hook of that type wherever it sits in the
+    list (``custom_hooks.CoCalibrationHook.mixture=False``); a numeric index must exist.
     A top-level key that the Runner does not read is a config variable (``split_seed``,
     ``max_epochs``, ...): mmengine evaluates it once, while the file is parsed, so setting it
     afterwards reaches no component. Misspelt Runner keys get a suggestion instead.
     """
     if not options:
         return
+    options = {_hook_key(cfg, key): value for key, value in options.items()}
     for key in options:
         top = key.split('.')[0]
         if top in RUNNER_KEYS:
@@ -90,6 +93,26 @@ def merge_overrides(cfg: Config, options: Optional[dict], path: str) -> None:
                           f'while the file is parsed, so overriding it changes nothing; '
                           f'override the key that uses it{hint}')
     cfg.merge_from_dict(options)
+
+
+def _hook_key(cfg: Config, key: str) -> str:
+    """``custom_hooks.<Type>.rest`` -> ``custom_hooks.<index>.rest``; checks numeric indices."""
+    parts = key.split('.')
+    if parts[0] != 'custom_hooks' or len(parts) < 3:
+        return key
+    hooks = cfg.get('custom_hooks') or []
+    types = [str(h.get('type', '')) for h in hooks]
+    if parts[1].isdigit():
+        if int(parts[1]) >= len(hooks):
+            raise ConfigError(f'--cfg-options {key}: custom_hooks has {len(hooks)} hooks '
+                              f'({types}); address one by its type, e.g. '
+                              f'custom_hooks.{types[-1] if types else "EMAHook"}.{parts[2]}')
+        return key
+    matches = [i for i, t in enumerate(types) if t.split('.')[-1] == parts[1]]
+    if len(matches) != 1:
+        raise ConfigError(f'--cfg-options {key}: custom_hooks holds {len(matches)} hooks of '
+                          f'type {parts[1]} (hooks: {types})')
+    return '.'.join([parts[0], str(matches[0])] + parts[2:])
 
 
 def default_work_dir(config_path: str) -> str:

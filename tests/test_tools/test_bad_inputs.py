@@ -178,3 +178,17 @@ def test_overriding_a_config_variable_is_refused(data, tmp_path):
     assert_clean_error(result, '--cfg-options split_seed: "split_seed" is a variable',
                        'changes nothing', 'train_dataloader.dataset.labeled.split_seed')
     assert not (tmp_path / 'work').exists()
+
+
+def test_hooks_are_addressed_by_type_and_a_wrong_index_is_refused():
+    from mmengine import Config
+    from sscl.utils.cli import merge_overrides
+    from sscl.utils.errors import ConfigError
+    cfg = Config.fromfile(osp.join(ROOT, SSCL))
+    merge_overrides(cfg, {'custom_hooks.CoCalibrationHook.mixture': False}, SSCL)
+    hook = [h for h in cfg.custom_hooks if h.type == 'CoCalibrationHook'][0]
+    assert hook.mixture is False and 'mixture' not in cfg.custom_hooks[0]
+    with pytest.raises(ConfigError, match='custom_hooks has 2 hooks'):
+        merge_overrides(cfg, {'custom_hooks.5.mixture': False}, SSCL)
+    with pytest.raises(ConfigError, match='0 hooks of type NoHook'):
+        merge_overrides(cfg, {'custom_hooks.NoHook.mixture': False}, SSCL)
