@@ -5,6 +5,7 @@ import subprocess
 
 import torch
 from synthetic_data import digits_like
+from tool_runs import cpu_env, free_port
 from torchvision.io import write_jpeg
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -12,8 +13,8 @@ NO_WORKERS = ['train_dataloader.num_workers=0', 'train_dataloader.persistent_wor
               'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False']
 
 
-def run_dist(config, work_dir, port, *cfg_options, extra=()):
-    env = dict(os.environ, PORT=str(port), OMP_NUM_THREADS='1')
+def run_dist(config, work_dir, *cfg_options, extra=()):
+    env = cpu_env(PORT=str(free_port()))
     cmd = ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), config, '2', '--work-dir',
            str(work_dir), *extra, '--cfg-options', *cfg_options]
     result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
@@ -30,12 +31,12 @@ def test_supervised_digits_two_processes_then_resume(tmp_path):
             'train_dataloader.batch_size=8', 'default_hooks.checkpoint.interval=1',
             'default_hooks.checkpoint.save_best=None', *NO_WORKERS]
     work = tmp_path / 'work'
-    run_dist('configs/supervised/wrn28-2_digits.py', work, 29611, 'train_cfg.max_epochs=1',
+    run_dist('configs/supervised/wrn28-2_digits.py', work, 'train_cfg.max_epochs=1',
              *opts)
     assert (work / 'epoch_1.pth').exists()
     ckpt = torch.load(work / 'epoch_1.pth', map_location='cpu', weights_only=True)
     assert ckpt['meta']['epoch'] == 1
-    log = run_dist('configs/supervised/wrn28-2_digits.py', work, 29612,
+    log = run_dist('configs/supervised/wrn28-2_digits.py', work,
                    'train_cfg.max_epochs=2', *opts, extra=['--resume'])
     assert 'resumed epoch: 1' in log
     assert (work / 'epoch_2.pth').exists()
@@ -75,7 +76,7 @@ def test_sscl_imagenet_recipe_runs_on_two_processes(tmp_path):
         'custom_hooks.1.interval=2', *NO_WORKERS
     ]
     work = tmp_path / 'work'
-    log = run_dist('configs/sscl/r50_imagenet_10pct_step-refresh.py', work, 29613, *opts)
+    log = run_dist('configs/sscl/r50_imagenet_10pct_step-refresh.py', work, *opts)
     assert 'CoCalibrationHook: refresh from embedding both sets took' in log
     assert "CoCalibrationHook: refresh from the training steps' records took" in log
     assert 'loss_ctr' in log and 'accuracy/top1' in log

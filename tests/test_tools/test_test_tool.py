@@ -9,6 +9,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from synthetic_data import digits_like
+from tool_runs import cpu_env, free_port
 
 from sscl.registry import MODELS
 from sscl.utils import register_all_modules
@@ -48,12 +49,12 @@ def setup(tmp_path_factory):
     return tmp, data, str(config)
 
 
-def evaluate(tmp, data, config, *args, procs=1, port=29631):
+def evaluate(tmp, data, config, *args, procs=1):
     out = tmp / f'metrics_{procs}_{"_".join(args) or "ema"}.json'
     opts = ['--cfg-options', f'test_dataloader.dataset.data_root={data}',
             'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
             'test_dataloader.batch_size=5']
-    env = dict(os.environ, OMP_NUM_THREADS='1', PORT=str(port))
+    env = cpu_env(PORT=str(free_port()))
     if procs == 1:
         cmd = [sys.executable, 'tools/test.py']
     else:
