@@ -223,7 +223,9 @@ def plot(entries: List[str], results: Dict[str, Dict[int, dict]], out: str) -> N
                   label=None if labelled else 'mean')
         labelled = True
     ax.set_xticks(range(len(entries)))
-    ax.set_xticklabels([e.replace(':', '\n').replace(',', '\n') for e in entries], fontsize=6)
+    labels = [e.replace('configs/', '').replace('/', '/\n').replace(':', '\n').replace(',', '\n')
+              for e in entries]
+    ax.set_xticklabels(labels, fontsize=6)
     ax.set_ylabel('final top-1 of the EMA weights (%)')
     ax.set_title('per-seed final test accuracy')
     ax.grid(axis='y', alpha=0.3)
