@@ -54,17 +54,21 @@ def runner_model_config(cfg: Config) -> Config:
     return model
 
 
+def _check_not_misspelt(key: str, where: str) -> None:
+    """Raise if ``key`` (not a Runner key) looks like a misspelt one (``train_dataloder``)."""
+    close = difflib.get_close_matches(key, RUNNER_KEYS, n=1, cutoff=0.85)
+    if close:
+        raise ConfigError(f'{where}: unknown top-level key "{key}"; did you mean '
+                          f'"{close[0]}"?')
+
+
 def check_top_level_keys(cfg: Config, path: str) -> None:
     """Reject a top-level key that looks like a misspelt Runner key (``train_dataloder``,
     from the file or ``--cfg-options``): mmengine would silently ignore it. Other unknown
     keys are config variables."""
     for key in cfg.keys():
-        if key in RUNNER_KEYS:
-            continue
-        close = difflib.get_close_matches(key, RUNNER_KEYS, n=1, cutoff=0.85)
-        if close:
-            raise ConfigError(f'{path}: unknown top-level key "{key}"; did you mean '
-                              f'"{close[0]}"?')
+        if key not in RUNNER_KEYS:
+            _check_not_misspelt(key, path)
 
 
 def merge_overrides(cfg: Config, options: Optional[dict], path: str) -> None:
@@ -83,10 +87,7 @@ def merge_overrides(cfg: Config, options: Optional[dict], path: str) -> None:
         top = key.split('.')[0]
         if top in RUNNER_KEYS:
             continue
-        close = difflib.get_close_matches(top, RUNNER_KEYS, n=1, cutoff=0.85)
-        if close:
-            raise ConfigError(f'--cfg-options {key}: unknown top-level key "{top}"; did you '
-                              f'mean "{close[0]}"?')
+        _check_not_misspelt(top, f'--cfg-options {key}')
         hint = (' (the labeled fold: train_dataloader.dataset.labeled.split_seed)'
                 if top == 'split_seed' else '')
         raise ConfigError(f'--cfg-options {key}: "{top}" is a variable of {path}, read only '
