@@ -50,6 +50,9 @@ def test_fold_check_reads_the_datasets_log_line(tmp_path):
     compare.check_fold(str(log), 3)
     with pytest.raises(RuntimeError, match='drew fold'):
         compare.check_fold(str(log), 4)
+    log.write_text('a log without the labeled split line\n')
+    with pytest.raises(RuntimeError, match='no labeled draw'):
+        compare.check_fold(str(log), 3)
 
 
 def fake_result(run_dir, top1, **extra):

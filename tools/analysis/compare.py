@@ -93,11 +93,14 @@ def has_labeled_split(config: str) -> bool:
 
 
 def check_fold(log_file: str, seed: int) -> None:
-    """The run's log must show the labeled draw of fold ``seed``."""
+    """The run's log must show the labeled draw of fold ``seed`` (and no other)."""
     with open(log_file) as f:
         text = f.read()
     drawn = re.findall(r'labeled split \(\d+ per class, seed (\d+)\)', text)
-    if drawn and any(int(s) != seed for s in drawn):
+    if not drawn:
+        raise RuntimeError(f'the log shows no labeled draw, so fold {seed} is unchecked '
+                           f'({log_file})')
+    if any(int(s) != seed for s in drawn):
         raise RuntimeError(f'the dataset drew fold {drawn}, not {seed} ({log_file})')
 
 
@@ -123,7 +126,8 @@ def run_one(config: str, options: Sequence[str], seed: int, run_dir: str,
     minutes = (time.time() - start) / 60
     if done.returncode != 0:
         return dict(error=f'training failed (exit {done.returncode}); see {train_log}')
-    check_fold(train_log, seed)
+    if fold:
+        check_fold(train_log, seed)
     with open(osp.join(run_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
     metrics_file = osp.join(run_dir, 'test_metrics.json')
