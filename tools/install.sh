@@ -65,20 +65,10 @@ else
       --no-build-isolation "mmcv==${MMCV_VERSION}" -d "${SRC}" >>"${LOG}" 2>&1
     tar -xzf "${SRC}/mmcv-${MMCV_VERSION}.tar.gz" -C "${SRC}"
 
-    step "patch mmcv's setup.py for the C++ standard torch ${TORCH_TAG} needs"
-    NEED_CXX20="$("${PY}" -c 'import torch; v = tuple(int(x) for x in torch.__version__.split("+")[0].split(".")[:2]); print(int(v >= (2, 10)))')"
-    if [ "${NEED_CXX20}" = 1 ]; then
-      sed -i -e 's/-std=c++14/-std=c++20/g' -e 's/-std=c++17/-std=c++20/g' \
-        "${SRC}/mmcv-${MMCV_VERSION}/setup.py"
-    fi
-
-    step "compile mmcv ${MMCV_VERSION} ops (${FLAVOUR}); several minutes"
-    mkdir -p "${WHEEL_DIR}"
-    # Progress: one line per compiled source, from ninja's [i/n] counter.
-    ( cd "${SRC}/mmcv-${MMCV_VERSION}" && MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
-        "${PY}" -m pip wheel -v --disable-pip-version-check --no-deps --no-build-isolation \
-        . -w "${WHEEL_DIR}" 2>&1 ) | tee -a "${LOG}" \
-      | sed -unE 's#^ *(\[[0-9]+/[0-9]+\]) .* -c ([^ ]*/)?(mmcv/ops/csrc/[^ ]+) .*#    \1 \3#p' || true
+    step "compile mmcv ${MMCV_VERSION} ops (${FLAVOUR}) as a unity build; a few minutes"
+    # Progress: one line per translation unit, with the time so far and an estimate.
+    "${PY}" "${ROOT}/tools/build_mmcv_ops.py" "${SRC}/mmcv-${MMCV_VERSION}" \
+      --wheel-dir "${WHEEL_DIR}" --jobs "${MAX_JOBS:-$(nproc)}" --log "${LOG}"
     ls "${WHEEL_DIR}"/mmcv-*.whl >/dev/null 2>&1
     rm -rf "${SRC}"
   fi
