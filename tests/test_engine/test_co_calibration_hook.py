@@ -69,10 +69,10 @@ def refresh_state(root, out_file=None, mixture=True, source='offline'):
     mixed = hook._mixed_sums(model, semi.labeled, semi.unlabeled, FIXED_PAIRS, 3,
                              torch.device('cpu'))
     state = dict(
-        prototypes=model.prototypes.clone(),
-        table=model.pseudo_labels.clone(),
+        prototypes=model.co_calibration.prototypes.clone(),
+        table=model.co_calibration.pseudo_labels.clone(),
         mixed=mixed,
-        ready=bool(model.prototypes_ready),
+        ready=bool(model.co_calibration.prototypes_ready),
         pl_acc=float(runner.message_hub.get_scalar('train/refresh_pl_acc').current()))
     if out_file is not None:
         torch.save(state, out_file)
@@ -96,13 +96,13 @@ def test_refresh_sets_prototypes_table_and_diagnostics(tmp_path):
     assert torch.allclose(state['prototypes'].norm(dim=1), torch.ones(3), atol=1e-5)
     assert 0 <= state['pl_acc'] <= 100
     # a resumed model that already holds prototypes is not refreshed again
-    model.prototypes.zero_()
+    model.co_calibration.prototypes.zero_()
     hook.before_train(runner)
-    assert (model.prototypes == 0).all()
+    assert (model.co_calibration.prototypes == 0).all()
 
 
 def test_test_run_does_not_build_the_training_set():
-    model = SimpleNamespace(init_pseudo_label_table=None)  # calling it would fail
+    model = SimpleNamespace(co_calibration=None)  # reading it would fail
     runner = SimpleNamespace(model=model, _train_loop=dict(type='EpochBasedTrainLoop'))
     CoCalibrationHook(pipeline=PIPE).before_run(runner)
 
@@ -113,8 +113,8 @@ def test_mixture_changes_the_prototypes(tmp_path):
     _, model, runner, hook = refresh_state(str(tmp_path))
     hook.mixture = False
     hook.refresh(runner)
-    assert not torch.allclose(model.prototypes, with_mixture['prototypes'])
-    assert torch.equal(model.pseudo_labels, with_mixture['table'])
+    assert not torch.allclose(model.co_calibration.prototypes, with_mixture['prototypes'])
+    assert torch.equal(model.co_calibration.pseudo_labels, with_mixture['table'])
 
 
 def test_two_gloo_processes_match_one(tmp_path):
@@ -133,9 +133,9 @@ def test_two_gloo_processes_match_one(tmp_path):
 def test_steps_source_refreshes_from_the_records(tmp_path, monkeypatch):
     make_folder(str(tmp_path))
     _, model, runner, hook = refresh_state(str(tmp_path), mixture=False, source='steps')
-    rec = model.step_records
+    rec = model.co_calibration.step_records
     # the first refresh embedded both sets and filled the records with what it found
-    assert rec.complete() and torch.equal(rec.assigned, model.pseudo_labels)
+    assert rec.complete() and torch.equal(rec.assigned, model.co_calibration.pseudo_labels)
 
     rec.labeled_embed.copy_(F.normalize(torch.randn(6, 8), dim=1))  # as later steps would
     rec.assigned.copy_(torch.arange(21) % 3)
@@ -148,8 +148,8 @@ def test_steps_source_refreshes_from_the_records(tmp_path, monkeypatch):
     hook.refresh(runner)
     labels = torch.tensor([0, 0, 1, 1, 2, 2])  # num_per_class=2 of the sorted folders
     sums = torch.zeros(3, 8).index_add_(0, labels, rec.labeled_embed.float())
-    torch.testing.assert_close(model.prototypes, F.normalize(sums, dim=1))
-    assert torch.equal(model.pseudo_labels, torch.arange(21) % 3)
+    torch.testing.assert_close(model.co_calibration.prototypes, F.normalize(sums, dim=1))
+    assert torch.equal(model.co_calibration.pseudo_labels, torch.arange(21) % 3)
     # the unlabeled folder lists class 0's seven images first, then 1's, then 2's
     gt = torch.arange(21) // 7
     expected_acc = 100 * float(((torch.arange(21) % 3) == gt).float().mean())
@@ -165,10 +165,11 @@ def test_steps_source_refreshes_from_the_records(tmp_path, monkeypatch):
 def test_steps_source_embeds_again_when_a_record_is_missing(tmp_path):
     make_folder(str(tmp_path))
     state, model, runner, hook = refresh_state(str(tmp_path), mixture=False, source='steps')
-    model.step_records.assigned[4] = -1  # e.g. resumed from a checkpoint without records
+    # e.g. resumed from a checkpoint without records
+    model.co_calibration.step_records.assigned[4] = -1
     hook.refresh(runner)
-    assert model.step_records.complete()
-    assert torch.equal(model.pseudo_labels, state['table'])
+    assert model.co_calibration.step_records.complete()
+    assert torch.equal(model.co_calibration.pseudo_labels, state['table'])
 
 
 def test_unknown_source_is_a_config_error():

@@ -40,29 +40,29 @@ def semi_batch(b=4, mu=2, seed=0):
 
 
 def test_calibration_modes_on_hand_example():
-    model = build()
-    model.set_prototypes(torch.eye(3, 8))
-    model.calib_window[:2] = torch.tensor([[0.5, 0.25, 0.25], [0.3, 0.45, 0.25]])
-    model.calib_window[2:] = 5.0  # rows not filled yet must not count
-    model.calib_count.fill_(2)
+    co = build().co_calibration
+    co.set_prototypes(torch.eye(3, 8))
+    co.calib_window[:2] = torch.tensor([[0.5, 0.25, 0.25], [0.3, 0.45, 0.25]])
+    co.calib_window[2:] = 5.0  # rows not filled yet must not count
+    co.calib_count.fill_(2)
     probs = torch.tensor([[0.2, 0.3, 0.5]])
     z = F.normalize(torch.tensor([[1.0, 1.0, 0, 0, 0, 0, 0, 0]]), dim=1)
     p_s = (z @ torch.eye(3, 8).t() / 0.1).softmax(dim=1)
     p_bar = torch.tensor([0.4, 0.35, 0.25])
 
     expected = probs * p_s / p_bar
-    assert torch.allclose(model.calibrate(probs, z), expected / expected.sum(), atol=1e-6)
-    model.calib_mode = 'global'
+    assert torch.allclose(co.calibrate(probs, z), expected / expected.sum(), atol=1e-6)
+    co.mode = 'global'
     expected = probs * p_bar
-    assert torch.allclose(model.calibrate(probs, z), expected / expected.sum(), atol=1e-6)
-    model.calib_mode = None
-    assert torch.equal(model.calibrate(probs, z), probs)
+    assert torch.allclose(co.calibrate(probs, z), expected / expected.sum(), atol=1e-6)
+    co.mode = None
+    assert torch.equal(co.calibrate(probs, z), probs)
 
 
 def test_calibration_waits_for_prototypes():
     model = build()
     probs = torch.tensor([[0.2, 0.3, 0.5]])
-    assert torch.equal(model.calibrate(probs, torch.randn(1, 8)), probs)
+    assert torch.equal(model.co_calibration.calibrate(probs, torch.randn(1, 8)), probs)
 
 
 def test_invalid_calibration_mode():
@@ -73,9 +73,9 @@ def test_invalid_calibration_mode():
 def test_train_step_updates_queue_encoder_and_window():
     torch.manual_seed(0)
     model = build()
-    model.init_pseudo_label_table(8)
-    model.set_prototypes(torch.randn(3, 8))
-    model.set_pseudo_labels(torch.tensor([0, 1, 2, 0, 1, 2, 0, -1]))
+    model.co_calibration.init_table(8)
+    model.co_calibration.set_prototypes(torch.randn(3, 8))
+    model.co_calibration.set_pseudo_labels(torch.tensor([0, 1, 2, 0, 1, 2, 0, -1]))
     optim = torch.optim.SGD(model.parameters(), lr=0.1)
     key_before = [p.clone() for p in model.momentum_encoder.parameters()]
     inputs, samples = semi_batch()
@@ -94,7 +94,7 @@ def test_train_step_updates_queue_encoder_and_window():
     # the second batch's labeled keys sit at slots 12-15, its unlabeled keys wrapped to 0-7
     assert (model.queue.queue_labels[12:] == samples['labeled']['gt_label']).all()
     assert (model.queue.queue_labels[:8] == -1).all()
-    assert model.calib_count.item() == 2
+    assert model.co_calibration.calib_count.item() == 2
     assert any(not torch.equal(a, b)
                for a, b in zip(key_before, model.momentum_encoder.parameters()))
     assert all(not p.requires_grad for p in model.momentum_encoder.parameters())
@@ -103,9 +103,9 @@ def test_train_step_updates_queue_encoder_and_window():
 def test_training_steps_lower_every_loss():
     torch.manual_seed(0)
     model = build()
-    model.init_pseudo_label_table(8)
-    model.set_prototypes(torch.randn(3, 8))
-    model.set_pseudo_labels(torch.tensor([0, 1, 2, 0, 1, 2, 0, 1]))
+    model.co_calibration.init_table(8)
+    model.co_calibration.set_prototypes(torch.randn(3, 8))
+    model.co_calibration.set_pseudo_labels(torch.tensor([0, 1, 2, 0, 1, 2, 0, 1]))
     optim = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     inputs, samples = semi_batch()
     model.loss(inputs, samples)  # fill the queue with real keys
@@ -143,36 +143,37 @@ def test_predict_format():
 
 def test_state_dict_round_trip_with_other_table_size():
     model = build()
-    model.set_pseudo_labels(torch.tensor([2, 1, 0, 2, -1]))
-    model.set_prototypes(torch.randn(3, 8))
+    model.co_calibration.set_pseudo_labels(torch.tensor([2, 1, 0, 2, -1]))
+    model.co_calibration.set_prototypes(torch.randn(3, 8))
     model.queue.enqueue(F.normalize(torch.randn(3, 8), dim=1), torch.tensor([0, 1, -1]))
     state = model.state_dict()
     fresh = build()
-    assert fresh.pseudo_labels.numel() == 0
+    assert fresh.co_calibration.pseudo_labels.numel() == 0
     fresh.load_state_dict(state)
     for key, value in state.items():
         assert torch.equal(fresh.state_dict()[key], value), key
-    assert bool(fresh.prototypes_ready)
+    assert bool(fresh.co_calibration.prototypes_ready)
 
 
 def test_empty_window_counts_as_uniform():
     model = build(calibration=dict(mode='global', temperature=0.1, window=4))
-    model.set_prototypes(torch.eye(3, 8))
+    model.co_calibration.set_prototypes(torch.eye(3, 8))
     probs = torch.tensor([[0.2, 0.3, 0.5]])
-    assert torch.allclose(model.calibrate(probs, torch.randn(1, 8)), probs)
+    assert torch.allclose(model.co_calibration.calibrate(probs, torch.randn(1, 8)), probs)
 
 
 def test_window_fills_only_once_prototypes_exist():
     model = build()
-    model.init_pseudo_label_table(8)
+    co = model.co_calibration
+    co.init_table(8)
     inputs, samples = semi_batch()
     model.loss(inputs, samples)
-    assert model.calib_count.item() == 0 and (model.calib_window == 0).all()
-    model.set_prototypes(torch.randn(3, 8))
+    assert co.calib_count.item() == 0 and (co.calib_window == 0).all()
+    co.set_prototypes(torch.randn(3, 8))
     for _ in range(5):  # window t = 4: wraps around
         model.loss(inputs, samples)
-    assert model.calib_count.item() == 4 and model.calib_ptr.item() == 1
-    assert torch.allclose(model.calib_window.sum(dim=1), torch.ones(4))
+    assert co.calib_count.item() == 4 and co.calib_ptr.item() == 1
+    assert torch.allclose(co.calib_window.sum(dim=1), torch.ones(4))
 
 
 class _HostSyncSpy(TorchDispatchMode):
@@ -195,12 +196,12 @@ class _HostSyncSpy(TorchDispatchMode):
 @pytest.mark.parametrize('mode', ['sample', 'global'])
 def test_training_step_never_syncs_with_the_host(ready, mode, records):
     model = build(calibration=dict(mode=mode, temperature=0.1, window=4))
-    model.init_pseudo_label_table(8)
+    model.co_calibration.init_table(8)
     if records:
         model.init_step_records(4, 8)
     if ready:
-        model.set_prototypes(torch.randn(3, 8))
-        model.set_pseudo_labels(torch.tensor([0, 1, 2, 0, 1, 2, 0, -1]))
+        model.co_calibration.set_prototypes(torch.randn(3, 8))
+        model.co_calibration.set_pseudo_labels(torch.tensor([0, 1, 2, 0, 1, 2, 0, -1]))
     inputs, samples = semi_batch()
     with _HostSyncSpy() as spy:
         losses = model.loss(inputs, samples)
@@ -250,7 +251,7 @@ def test_predict_adds_embedding_and_nearest_prototype():
     out = model.predict(imgs, samples)
     assert all(int(r['proto_label']) == -1 for r in out)  # no refresh yet
     protos = F.normalize(torch.randn(3, 8, generator=torch.Generator().manual_seed(2)), dim=1)
-    model.set_prototypes(protos)
+    model.co_calibration.set_prototypes(protos)
     out = model.predict(imgs, samples)
     z, _ = model.embed(imgs)
     for i, r in enumerate(out):
@@ -297,9 +298,9 @@ def test_bf16_autocast_step_stays_close_to_float32():
 @pytest.mark.parametrize('mode', ['sample', None])
 def test_step_records_hold_the_steps_pseudo_labels_and_embeddings(mode):
     model = build(calibration=dict(mode=mode, temperature=0.1, window=4))
-    model.init_pseudo_label_table(20)
+    model.co_calibration.init_table(20)
     model.init_step_records(6, 20)
-    model.set_prototypes(torch.randn(3, 8))
+    model.co_calibration.set_prototypes(torch.randn(3, 8))
     inputs, samples = semi_batch()
     samples['labeled']['sample_idx'] = torch.tensor([5, 0, 3, 1])
     samples['unlabeled']['sample_idx'] = torch.arange(8) * 2 + 1
@@ -312,12 +313,12 @@ def test_step_records_hold_the_steps_pseudo_labels_and_embeddings(mode):
         all_feats = model.extract_feat(x)
         feats = all_feats[4:12]
         z = F.normalize(model.neck(feats), dim=1)
-        calibrated = model.calibrate(model.head(feats).softmax(dim=1), z)
+        calibrated = model.co_calibration.calibrate(model.head(feats).softmax(dim=1), z)
         z_lab = F.normalize(model.neck(all_feats[:4]), dim=1)
-    rec = model.step_records
+    rec = model.co_calibration.step_records
     idx = samples['unlabeled']['sample_idx']
     assert torch.equal(rec.assigned[idx], calibrated.argmax(dim=1))
-    sim = z @ model.prototypes.t()
+    sim = z @ model.co_calibration.prototypes.t()
     assert torch.equal(rec.nearest[idx], sim.argmax(dim=1))
     torch.testing.assert_close(rec.sim_assigned[idx], sim.gather(1, rec.assigned[idx, None])[:, 0])
     assert (rec.assigned[::2] == -1).all() and (rec.assigned[[17, 19]] == -1).all()  # unseen
@@ -337,10 +338,11 @@ def test_step_records_need_the_pseudo_label_pass():
 def test_step_records_round_trip_without_switching_recording_on():
     model = build()
     model.init_step_records(3, 5)
-    model.step_records.fill(torch.randn(3, 8), torch.tensor([0, 1, 2, 0, 1]),
-                            torch.tensor([1, 1, 2, 0, 0]), torch.rand(5))
+    model.co_calibration.step_records.fill(torch.randn(3, 8), torch.tensor([0, 1, 2, 0, 1]),
+                                           torch.tensor([1, 1, 2, 0, 0]), torch.rand(5))
     fresh = build()
     fresh.load_state_dict(model.state_dict())
     for key, value in model.state_dict().items():
         assert torch.equal(fresh.state_dict()[key], value), key
-    assert not fresh.step_records.enabled  # only CoCalibrationHook(source='steps') records
+    # only CoCalibrationHook(source='steps') switches recording on
+    assert not fresh.co_calibration.step_records.enabled

@@ -60,8 +60,8 @@ def build(**kwargs) -> nn.Module:
         model.queue.queue.copy_(F.normalize(torch.randn(K, D, generator=g), dim=1))
         model.queue.queue_labels.copy_(torch.tensor(QUEUE_LABELS))
         model.queue.queue_ptr.fill_(QUEUE_PTR)
-        model.set_prototypes(torch.randn(C, D, generator=g))
-        model.set_pseudo_labels(torch.tensor(TABLE))
+        model.co_calibration.set_prototypes(torch.randn(C, D, generator=g))
+        model.co_calibration.set_pseudo_labels(torch.tensor(TABLE))
         model.loss_ctr = Recorder(model.loss_ctr)
     model.train()
     return model
@@ -90,7 +90,7 @@ def spread_prototypes(model, inputs):
     """Prototypes near the queries, so that α_p = clamp(cos, 0, 1) differs per class."""
     q = queries(model, inputs)
     g = torch.Generator().manual_seed(3)
-    model.set_prototypes(q.mean(dim=0) + 0.15 * torch.randn(C, D, generator=g))
+    model.co_calibration.set_prototypes(q.mean(dim=0) + 0.15 * torch.randn(C, D, generator=g))
 
 
 def step(model, inputs, samples):
@@ -118,9 +118,10 @@ def test_the_step_hands_the_loss_the_exact_positives_negatives_and_weights():
         expected = torch.stack([own] + [q[i] @ queue[j] for j in NEWEST[c]])
         torch.testing.assert_close(pos_sim[i], expected, atol=1e-5, rtol=1e-5)
         assert pos_mask[i].all()
-        alpha = (q[i] @ model.prototypes[c]).clamp(0, 1)  # the prototype of the query's class
+        protos = model.co_calibration.prototypes
+        alpha = (q[i] @ protos[c]).clamp(0, 1)  # the prototype of the query's class
         assert 0 < alpha < 1
-        others = [(q[i] @ model.prototypes[o]).clamp(0, 1) for o in range(C) if o != c]
+        others = [(q[i] @ protos[o]).clamp(0, 1) for o in range(C) if o != c]
         assert all(abs(alpha - a) > 1e-3 for a in others), 'α must tell the classes apart'
         torch.testing.assert_close(pos_weight[i], torch.stack([torch.tensor(1.0), alpha, alpha]),
                                    atol=1e-5, rtol=1e-5)

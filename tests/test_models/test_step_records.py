@@ -5,7 +5,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn.functional as F
 
-from sscl.models.algorithms import StepRecords
+from sscl.models.algorithms import CoCalibration
 
 PROTOTYPES = F.normalize(torch.randn(3, 4, generator=torch.Generator().manual_seed(0)), dim=1)
 
@@ -18,26 +18,32 @@ def rank_batch(rank):
         labeled_embed=F.normalize(torch.randn(2, 4, generator=g), dim=1),
         unlabeled_idx=torch.tensor([rank, rank + 2, rank + 4]),
         calibrated=torch.rand(3, 3, generator=g).softmax(dim=1),
-        embed=F.normalize(torch.randn(3, 4, generator=g), dim=1),
-        prototypes=PROTOTYPES)
+        embed=F.normalize(torch.randn(3, 4, generator=g), dim=1))
+
+
+def co_calibration():
+    """A CoCalibration of C = 3, D = 4 with the fixed prototypes, recording 4 + 6 samples."""
+    co = CoCalibration(3, 4)
+    co.set_prototypes(PROTOTYPES)
+    co.init_records(4, 6)
+    return co
 
 
 def _worker(rank, init_file, out_dir):
     dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank, world_size=2)
-    records = StepRecords(4)
-    records.resize(4, 6)
-    records.record(**rank_batch(rank))
-    torch.save(records.state_dict(), os.path.join(out_dir, f'rank{rank}.pth'))
+    co = co_calibration()
+    co.record(**rank_batch(rank))
+    torch.save(co.step_records.state_dict(), os.path.join(out_dir, f'rank{rank}.pth'))
     dist.destroy_process_group()
 
 
 def test_every_rank_records_every_ranks_batch(tmp_path):
     mp.spawn(_worker, args=(str(tmp_path / 'init'), str(tmp_path)), nprocs=2)
     # one process recording both ranks' batches gives the same records
-    single = StepRecords(4)
-    single.resize(4, 6)
+    single = co_calibration()
     for rank in range(2):
         single.record(**rank_batch(rank))
+    single = single.step_records
     assert single.complete()
     for rank in range(2):
         state = torch.load(tmp_path / f'rank{rank}.pth', weights_only=True)
@@ -46,10 +52,10 @@ def test_every_rank_records_every_ranks_batch(tmp_path):
 
 
 def test_records_are_the_argmax_and_the_similarities():
-    records = StepRecords(4)
-    records.resize(4, 6)
+    co = co_calibration()
     batch = rank_batch(0)
-    records.record(**batch)
+    co.record(**batch)
+    records = co.step_records
     idx = batch['unlabeled_idx']
     sim = batch['embed'] @ PROTOTYPES.t()
     assigned = batch['calibrated'].argmax(dim=1)

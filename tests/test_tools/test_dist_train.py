@@ -83,7 +83,8 @@ def test_sscl_imagenet_recipe_runs_on_two_processes(tmp_path):
     ckpt = torch.load(work / 'epoch_1.pth', map_location='cpu', weights_only=True)
     state = ckpt['state_dict']
     assert 'backbone.layer4.2.bn3.running_var' in state and 'queue.queue' in state
-    assert state['pseudo_labels'].shape == (16, ) and bool(state['prototypes_ready'])
-    assert state['step_records.labeled_embed'].shape == (4, 128)
-    assert (state['step_records.assigned'] >= 0).all()
+    assert state['co_calibration.pseudo_labels'].shape == (16, )
+    assert bool(state['co_calibration.prototypes_ready'])
+    assert state['co_calibration.step_records.labeled_embed'].shape == (4, 128)
+    assert (state['co_calibration.step_records.assigned'] >= 0).all()
     assert 'ema_state_dict' in ckpt

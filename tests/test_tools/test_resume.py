@@ -178,3 +178,23 @@ def test_kill_while_writing_a_checkpoint_keeps_the_previous_one(data, tmp_path):
     assert not (work / 'iter_2.pth').exists()  # max_keep_ckpts=1, deleted after the save
     assert torch.load(work / 'iter_4.pth', map_location='cpu',
                       weights_only=True)['meta']['iter'] == 4
+
+
+def test_a_checkpoint_of_the_old_co_calibration_layout_is_refused(data, tmp_path):
+    """A checkpoint written before co-calibration's state moved into
+    ``SsCL.co_calibration`` stops the resume with one line naming the move."""
+    from sscl.registry import MODELS
+    from sscl.utils import register_all_modules
+    register_all_modules()
+    config = write_config(tmp_path / 'cfg.py', data, max_epochs=1, ckpt_interval=4)
+    model = MODELS.build(Config.fromfile(config).model)
+    old = {k.replace('co_calibration.', '', 1): v for k, v in model.state_dict().items()}
+    assert 'prototypes' in old and 'step_records.assigned' in old
+    torch.save({'state_dict': old, 'meta': {}}, tmp_path / 'old.pth')
+    result = run_train(config, tmp_path / 'work', '--resume', str(tmp_path / 'old.pth'))
+    assert result.returncode == 1 and 'Traceback' not in result.stderr, result.stderr[-3000:]
+    line = result.stderr.strip().splitlines()[-1]
+    for fragment in ('train.py: error: ', 'old.pth: cannot resume SsCL from it',
+                     "older version, whose keys now live under 'co_calibration.'",
+                     'missing co_calibration.'):
+        assert fragment in line, line

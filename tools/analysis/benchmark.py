@@ -132,10 +132,11 @@ def build_sscl(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int]):
     """The config's SsCL model (prototypes set, as after a refresh) and its optim wrapper."""
     model = MODELS.build(runner_model_config(cfg)).to(args.device)
     model.init_weights()
-    model.init_pseudo_label_table(sizes[1])
+    model.co_calibration.init_table(sizes[1])
     if refresh_source(cfg) == 'steps':
         model.init_step_records(*sizes)
-    model.set_prototypes(torch.randn(cfg.model.num_classes, cfg.model.get('feat_dim', 128)))
+    model.co_calibration.set_prototypes(
+        torch.randn(cfg.model.num_classes, cfg.model.get('feat_dim', 128)))
     model.train()
     return model, build_optim(model, cfg, args.amp)
 

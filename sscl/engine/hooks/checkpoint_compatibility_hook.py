@@ -30,6 +30,8 @@ class CheckpointCompatibilityHook(Hook):
     weights. This hook raises :class:`CheckpointError` naming the file instead:
 
     * always: when a shared key has another shape, or no key matches at all;
+    * ``load_from``: also when a key of the model's backbone is missing (it would stay
+      random); other differences are counted in a log line;
     * when resuming: also when the model lacks a key of the checkpoint or vice versa.
 
     Buffers a model lists in ``resizable_buffers`` (e.g. SsCL's pseudo-label table, sized by
@@ -60,14 +62,37 @@ class CheckpointCompatibilityHook(Hook):
         if wrong:
             raise CheckpointError(f'{source}: {len(wrong)} weight(s) have another shape than in '
                                   f'{type(model).__name__}: {key_listing(wrong)}')
-        if runner._resume:
-            missing = [k for k in expected if k not in saved]
-            unexpected = [k for k in saved if k not in expected]
+        missing = [k for k in expected if k not in saved]
+        unexpected = [k for k in saved if k not in expected]
+        if not runner._resume:
+            backbone = [k for k in expected if k.startswith('backbone.')]
+            lost = [k for k in backbone if k not in saved]
+            if lost:
+                raise CheckpointError(
+                    f'{source}: matched {len(backbone) - len(lost)} of the {len(backbone)} '
+                    f'backbone keys of {type(model).__name__} (missing {key_listing(lost)}); '
+                    'the rest would stay random: is it another architecture?')
+            runner.logger.info(
+                f'{source}: loading {len(shared)} of the {len(expected)} keys of '
+                f'{type(model).__name__}; missing {len(missing)}, unexpected {len(unexpected)}')
+        else:
             if missing or unexpected:
                 raise CheckpointError(
-                    f'{source}: cannot resume {type(model).__name__} from it: missing '
+                    f'{source}: cannot resume {type(model).__name__} from it: '
+                    f'{self._moved(missing, unexpected)}missing '
                     f'{key_listing(missing) or "nothing"}; unexpected '
                     f'{key_listing(unexpected) or "nothing"}')
+
+    @staticmethod
+    def _moved(missing, unexpected) -> str:
+        """A hint when the checkpoint's extra keys are the model's missing ones under a
+        submodule (state that moved into a component, e.g. ``co_calibration.``)."""
+        prefixes = {m[:-len(u)] for u in unexpected for m in missing if m.endswith('.' + u)}
+        if not prefixes or len(prefixes) > 1:
+            return ''
+        (prefix, ) = prefixes
+        return (f'it was written by an older version, whose keys now live under '
+                f'{prefix!r} (train it again, or resume with that version); ')
 
     @staticmethod
     def _source(runner) -> str:

@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from sscl.evaluation.metrics import pseudo_label_diagnostics
 from sscl.functional import mean_pairwise_cosine
+from sscl.models.algorithms.co_calibration import CoCalibration
 from sscl.registry import HOOKS
 from sscl.utils.errors import ConfigError
 
@@ -69,6 +70,8 @@ class CoCalibrationHook(Hook):
 
     Each rank embeds a shard; results are gathered and keyed by sample index, so every rank
     ends with identical state. The samples are read through ``pipeline`` (the test pipeline).
+    The state and its rules (assignment, calibration, prototype update) are the model's
+    :class:`CoCalibration` (``model.co_calibration``); the hook only embeds and schedules.
 
     ``source='steps'`` skips the two embedding passes (1 and 2), which cost about a fifth
     of an ImageNet epoch, and reuses what the training steps computed instead: the model
@@ -130,6 +133,14 @@ class CoCalibrationHook(Hook):
     def _model(runner):
         return runner.model.module if is_model_wrapper(runner.model) else runner.model
 
+    @classmethod
+    def _co_calibration(cls, runner) -> CoCalibration:
+        co = getattr(cls._model(runner), 'co_calibration', None)
+        if not isinstance(co, CoCalibration):
+            raise ConfigError(f'CoCalibrationHook needs a model with a CoCalibration '
+                              f'(SsCL), got {type(cls._model(runner)).__name__}')
+        return co
+
     @staticmethod
     def _is_training(runner) -> bool:
         # Runner.train() builds its loop before `before_run`; test()/val() leave it a config
@@ -141,12 +152,12 @@ class CoCalibrationHook(Hook):
         the checkpoint instead, without building the training set)."""
         if self._is_training(runner):
             semi = runner.train_dataloader.dataset
-            self._model(runner).init_pseudo_label_table(len(semi.unlabeled))
+            self._co_calibration(runner).init_table(len(semi.unlabeled))
             if self.source == 'steps':
                 self._model(runner).init_step_records(len(semi.labeled), len(semi.unlabeled))
 
     def before_train(self, runner) -> None:
-        if not bool(self._model(runner).prototypes_ready):
+        if not bool(self._co_calibration(runner).prototypes_ready):
             self.refresh(runner)
 
     def after_train_epoch(self, runner) -> None:
@@ -192,9 +203,9 @@ class CoCalibrationHook(Hook):
     @torch.no_grad()
     def _embed(self, runner, model, dataset: Dataset, desc: str,
                assign: bool) -> Dict[str, torch.Tensor]:
-        """Embed a dataset through the test pipeline. With ``assign``, keep per sample the
-        calibrated pseudo label, its similarity to that class's prototype and the
-        nearest prototype instead of the embedding (O(N) memory for ImageNet)."""
+        """Embed a dataset through the test pipeline. With ``assign``, keep per sample its
+        :meth:`CoCalibration.assign` row instead of the embedding (O(N) memory for
+        ImageNet)."""
         parts = []
         runner.logger.info(f'CoCalibrationHook: embedding the {desc} set ({len(dataset)})')
         bar = ProgressBar(len(dataset)) if is_main_process() else None
@@ -207,12 +218,7 @@ class CoCalibrationHook(Hook):
                 sample_idx=data['data_samples']['sample_idx'],
                 gt_label=data['data_samples']['gt_label'])
             if assign:
-                assigned = model.calibrate(probs, z).argmax(dim=1)
-                sim = z @ model.prototypes.t()
-                part.update(
-                    assigned=assigned,
-                    nearest=sim.argmax(dim=1),
-                    sim_assigned=sim.gather(1, assigned[:, None])[:, 0])
+                part.update(model.co_calibration.assign(probs, z))
             else:
                 part['z'] = z
             parts.append(part)
@@ -244,7 +250,7 @@ class CoCalibrationHook(Hook):
     def _mixed_sums(self, model, labeled, unlabeled, pairs: np.ndarray, num_classes: int,
                     device) -> torch.Tensor:
         """Per-class sums (C, D) of the E_q embeddings of the mixed images (eq. 4)."""
-        sums = torch.zeros(num_classes, model.prototypes.size(1), device=device)
+        sums = torch.zeros_like(model.co_calibration.prototypes, device=device)
         shard = pairs[get_rank()::get_world_size()]
         if len(shard):
             dataset = _MixturePairs(
@@ -270,12 +276,12 @@ class CoCalibrationHook(Hook):
     def refresh(self, runner) -> None:
         """Recompute prototypes and the pseudo-label table on every rank."""
         start = time.perf_counter()
-        model = self._model(runner)
+        model, co = self._model(runner), self._co_calibration(runner)
         was_training = model.training
         model.eval()
         semi = runner.train_dataloader.dataset
-        num_classes = model.num_classes
-        records = model.step_records
+        num_classes = co.num_classes
+        records = co.step_records
         from_steps = self.source == 'steps' and records.complete()
 
         if from_steps:
@@ -284,9 +290,7 @@ class CoCalibrationHook(Hook):
         else:
             lab = self._embed(runner, model, semi.labeled, 'labeled', assign=False)
             labels, lab_z = lab['gt_label'], lab['z']
-        sums = torch.zeros(num_classes, lab_z.size(1), device=lab_z.device)
-        sums.index_add_(0, labels, lab_z)
-        model.set_prototypes(sums)
+        co.update_prototypes(labels, lab_z)
         if not from_steps:
             # The order of docs/method.md: the table (step 2) and Ω_c (step 3) both use the
             # labeled-only prototypes of this refresh; the mixture then refines the
@@ -298,10 +302,10 @@ class CoCalibrationHook(Hook):
             pairs = self._mixture_pairs(labels.cpu().numpy(), unl['assigned'].cpu().numpy(),
                                         unl['sim_assigned'].cpu().numpy(), num_classes,
                                         self.seed + runner.iter)
-            sums = sums + self._mixed_sums(model, semi.labeled, semi.unlabeled, pairs, num_classes,
-                                           sums.device)
-            model.set_prototypes(sums)
-        model.set_pseudo_labels(unl['assigned'])
+            mixed = self._mixed_sums(model, semi.labeled, semi.unlabeled, pairs, num_classes,
+                                     lab_z.device)
+            co.update_prototypes(labels, lab_z, mixed)
+        co.set_pseudo_labels(unl['assigned'])
         model.train(was_training)
         source = "the training steps' records" if from_steps else 'embedding both sets'
         self._log(runner, unl, lab_z, time.perf_counter() - start, source)

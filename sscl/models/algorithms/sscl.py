@@ -5,17 +5,15 @@ from typing import Dict, List, Optional, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.dist import all_reduce
 
 from sscl.functional import mean_pairwise_cosine
 from sscl.registry import MODELS
 from sscl.utils.errors import ConfigError
 from ..utils import forward_with_shuffle_bn
 from .base_classifier import BaseClassifier
+from .co_calibration import CoCalibration
 from .labeled_queue import LabeledQueue
-from .step_records import StepRecords
 
-CALIBRATION_MODES = ('sample', 'global', None)
 UNLABELED_POSITIVES = ('table', 'confident')
 
 
@@ -37,13 +35,11 @@ class SsCL(BaseClassifier):
     calibration=dict(mode=None)``; the MoCo v2 baseline is ``loss_pl=None, num_positives=0``.
 
     Persistent state (registered buffers, so checkpoints and resume need no extra code):
-    the queue, ``prototypes`` (C, D) and ``prototypes_ready``, the offline ``pseudo_labels``
-    table (N_unlabeled,), and the calibration window ``calib_window`` (t, C) with
-    ``calib_ptr``/``calib_count``, and the :class:`StepRecords` (empty unless a refresh
-    reuses the steps' outputs). :class:`CoCalibrationHook` writes prototypes and table.
-    The shuffle-BN permutations come from the model's own generator, saved as extra state,
-    so a resumed run draws the same ones. Nothing in the training step reads a tensor back
-    to the host.
+    the queue, and ``co_calibration`` (:class:`CoCalibration`: prototypes, calibration
+    window, offline pseudo-label table and step records), which :class:`CoCalibrationHook`
+    refreshes. The shuffle-BN permutations come from the model's own generator, saved as
+    extra state, so a resumed run draws the same ones. Nothing in the training step reads a
+    tensor back to the host.
 
     Args:
         backbone, neck, head: component configs (``neck`` may be None without ``loss_ctr``).
@@ -71,8 +67,8 @@ class SsCL(BaseClassifier):
     """
 
     # Sized by the datasets, not the config: may change shape between checkpoints.
-    resizable_buffers = ('pseudo_labels', 'step_records.labeled_embed', 'step_records.assigned',
-                         'step_records.nearest', 'step_records.sim_assigned')
+    resizable_buffers = tuple(f'co_calibration.{name}'
+                              for name in CoCalibration.resizable_buffers)
 
     def __init__(self,
                  backbone: dict,
@@ -99,13 +95,10 @@ class SsCL(BaseClassifier):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(backbone, head, data_preprocessor, init_cfg)
-        self.calib_mode = calibration.get('mode')
-        if self.calib_mode not in CALIBRATION_MODES:
-            raise ConfigError(f'calibration.mode must be one of {CALIBRATION_MODES}, '
-                              f'got {self.calib_mode!r}')
+        self.co_calibration = CoCalibration(num_classes, feat_dim, **calibration)
         self.loss_pl = _build_loss(loss_pl)
         self.loss_ctr = _build_loss(loss_ctr)
-        if neck is None and (self.loss_ctr is not None or self.calib_mode is not None):
+        if neck is None and (self.loss_ctr is not None or self.co_calibration.mode is not None):
             raise ConfigError('the contrastive loss and co-calibration need a neck (E_q)')
         self.neck = MODELS.build(neck) if neck is not None else None
         self.num_classes = num_classes
@@ -125,21 +118,12 @@ class SsCL(BaseClassifier):
         if positive_threshold is None and self.loss_pl is not None:
             positive_threshold = self.loss_pl.threshold
         self.positive_threshold = positive_threshold
-        self.calib_temperature = calibration.get('temperature', 0.1)
 
         if self.loss_ctr is not None:
             self.momentum_encoder = nn.ModuleDict(
                 dict(backbone=copy.deepcopy(self.backbone), neck=copy.deepcopy(self.neck)))
             self.momentum_encoder.requires_grad_(False)
             self.queue = LabeledQueue(queue_len, feat_dim)
-        self.register_buffer('prototypes', torch.zeros(num_classes, feat_dim))
-        self.register_buffer('prototypes_ready', torch.zeros((), dtype=torch.bool))
-        self.register_buffer('pseudo_labels', torch.zeros(0, dtype=torch.long))
-        self.step_records = StepRecords(feat_dim)
-        self.register_buffer('calib_window',
-                             torch.zeros(calibration.get('window', 128), num_classes))
-        self.register_buffer('calib_ptr', torch.zeros((), dtype=torch.long))
-        self.register_buffer('calib_count', torch.zeros((), dtype=torch.long))
         # Seeded from the run's seed (mmengine seeds torch before building the model).
         self.shuffle_generator = torch.Generator().manual_seed(torch.initial_seed())
 
@@ -150,34 +134,13 @@ class SsCL(BaseClassifier):
             self.momentum_encoder['backbone'].load_state_dict(self.backbone.state_dict())
             self.momentum_encoder['neck'].load_state_dict(self.neck.state_dict())
 
-    # ---- state written by CoCalibrationHook -------------------------------------------
-    def init_pseudo_label_table(self, num_unlabeled: int) -> None:
-        """Size the offline pseudo-label table (−1 = not assigned yet)."""
-        if self.pseudo_labels.numel() != num_unlabeled:
-            self.pseudo_labels = torch.full((num_unlabeled, ),
-                                            -1,
-                                            dtype=torch.long,
-                                            device=self.prototypes.device)
-
     def init_step_records(self, num_labeled: int, num_unlabeled: int) -> None:
-        """Record the steps' per-sample outputs (:class:`StepRecords`) for a refresh that
+        """Record the steps' per-sample outputs in ``co_calibration`` for a refresh that
         reuses them instead of embedding the datasets again."""
         if self.loss_pl is None or self.neck is None:
             raise ConfigError("CoCalibrationHook(source='steps') reuses the pseudo-label "
                               'pass of the step: the model needs loss_pl and a neck')
-        self.step_records.resize(num_labeled, num_unlabeled)
-
-    @torch.no_grad()
-    def set_prototypes(self, prototypes: torch.Tensor) -> None:
-        """Args: prototypes (C, D), L2-normalised here."""
-        self.prototypes.copy_(F.normalize(prototypes.float(), dim=1))
-        self.prototypes_ready.fill_(True)
-
-    @torch.no_grad()
-    def set_pseudo_labels(self, labels: torch.Tensor) -> None:
-        """Args: labels (N_unlabeled,) assigned class of every unlabeled sample, by index."""
-        self.init_pseudo_label_table(labels.numel())
-        self.pseudo_labels.copy_(labels)
+        self.co_calibration.init_records(num_labeled, num_unlabeled)
 
     def get_extra_state(self) -> torch.Tensor:
         """The shuffle-BN generator's state (uint8), saved as ``_extra_state``."""
@@ -185,18 +148,6 @@ class SsCL(BaseClassifier):
 
     def set_extra_state(self, state: torch.Tensor) -> None:
         self.shuffle_generator.set_state(state.cpu())
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # Buffers sized by the datasets take the checkpoint's size (before the submodules,
-        # which load after this, read theirs).
-        for name in self.resizable_buffers:
-            saved = state_dict.get(prefix + name)
-            owner_name, _, buffer_name = name.rpartition('.')
-            owner = self.get_submodule(owner_name)
-            current = getattr(owner, buffer_name)
-            if saved is not None and saved.shape != current.shape:
-                setattr(owner, buffer_name, current.new_zeros(saved.shape))
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def predict(self, inputs: torch.Tensor, data_samples: Dict[str, torch.Tensor]) -> List[dict]:
         """:meth:`BaseClassifier.predict` plus, with a neck, the L2-normalised embedding
@@ -206,13 +157,12 @@ class SsCL(BaseClassifier):
         if self.neck is None:
             return results
         z = F.normalize(self.neck(torch.stack([r['feat'] for r in results])), dim=1)
-        nearest = (z @ self.prototypes.t().to(z.dtype)).argmax(dim=1)
-        nearest = torch.where(self.prototypes_ready, nearest, torch.full_like(nearest, -1))
+        nearest = self.co_calibration.nearest(z)
         for r, e, p in zip(results, z, nearest):
             r.update(embed=e, proto_label=p)
         return results
 
-    # ---- embeddings and co-calibration (docs/method.md) ------------------------------------
+    # ---- embeddings for the refresh -------------------------------------------------------
     @torch.no_grad()
     def embed(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """E_q embeddings and classifier probabilities without gradient.
@@ -222,54 +172,6 @@ class SsCL(BaseClassifier):
         """
         feats = self.extract_feat(inputs)
         return F.normalize(self.neck(feats), dim=1), self.head(feats).softmax(dim=1)
-
-    def similarity_distribution(self, z: torch.Tensor) -> torch.Tensor:
-        """p_s = softmax(cos(z, proto) / T_s). Args: z (N, D) normalised. Returns: (N, C)."""
-        return (z @ self.prototypes.t().to(z.dtype) / self.calib_temperature).softmax(dim=1)
-
-    def _window_mean(self) -> torch.Tensor:
-        """p̄_s (C,): mean of the filled rows of the window; uniform 1/C while it is empty,
-        so the first refresh does not depend on which samples share a batch."""
-        size = self.calib_window.size(0)
-        filled = torch.arange(size, device=self.calib_window.device) < self.calib_count
-        mean = (self.calib_window * filled[:, None]).sum(dim=0) / self.calib_count.clamp(min=1)
-        return torch.where(self.calib_count > 0, mean, torch.full_like(mean, 1 / mean.numel()))
-
-    @torch.no_grad()
-    def _update_window(self, p_s: torch.Tensor) -> None:
-        """Push the batch-mean p_s (C,), averaged over ranks, into the t-batch ring buffer.
-        Only once prototypes exist (before that p_s is uniform and meaningless)."""
-        batch_mean = p_s.float().mean(dim=0)
-        all_reduce(batch_mean, op='mean')
-        ready, ptr = self.prototypes_ready, self.calib_ptr.view(1)
-        row = torch.where(ready, batch_mean, self.calib_window.index_select(0, ptr)[0])
-        self.calib_window.index_copy_(0, ptr, row[None])
-        size = self.calib_window.size(0)
-        self.calib_ptr.copy_((self.calib_ptr + ready.long()) % size)
-        self.calib_count.copy_((self.calib_count + ready.long()).clamp(max=size))
-
-    @torch.no_grad()
-    def calibrate(self, probs: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """p̂_b = normalise(p_b ⊙ w) (docs/method.md); the step and the hook both use this.
-
-        ``mode='sample'``: w = p_s(z) / p̄_s; ``'global'``: w = p̄_s; None, or no prototypes
-        yet: p̂_b = p_b.
-
-        Args: probs (N, C) classifier probabilities, z (N, D) normalised E_q embeddings.
-        Returns: (N, C) calibrated probabilities.
-        """
-        if self.calib_mode is None:
-            return probs
-        p_bar = self._window_mean()
-        tiny = torch.finfo(p_bar.dtype).tiny
-        if self.calib_mode == 'sample':
-            weight = self.similarity_distribution(z).float() / p_bar.clamp(min=tiny)
-        else:
-            weight = p_bar[None]
-        calibrated = probs.float() * weight
-        calibrated = calibrated / calibrated.sum(dim=1, keepdim=True).clamp(min=tiny)
-        # A device-side choice instead of `if prototypes_ready:` keeps the step sync-free.
-        return torch.where(self.prototypes_ready, calibrated, probs.float())
 
     # ---- training step ------------------------------------------------------------------
     @torch.no_grad()
@@ -301,13 +203,11 @@ class SsCL(BaseClassifier):
         Args: logits (μB, C) and pooled features (μB, F) of the weak view.
         """
         probs = logits.detach().softmax(dim=1)
-        if self.calib_mode is None and not self.step_records.enabled:
+        co = self.co_calibration
+        if co.mode is None and not co.step_records.enabled:
             return probs, None
         z = F.normalize(self.neck(feats.detach()), dim=1)
-        if self.calib_mode is None:
-            return probs, z
-        self._update_window(self.similarity_distribution(z))
-        return self.calibrate(probs, z), z
+        return co.targets(probs, z), z
 
     def _unlabeled_classes(self, sample_idx: torch.Tensor,
                            targets: Optional[torch.Tensor]) -> torch.Tensor:
@@ -322,9 +222,7 @@ class SsCL(BaseClassifier):
             confidence, label = targets.max(dim=1)
             return torch.where(confidence >= self.positive_threshold, label,
                                torch.full_like(label, -1))
-        if len(self.pseudo_labels) == 0:
-            return torch.full_like(sample_idx, -1)
-        return self.pseudo_labels[sample_idx]
+        return self.co_calibration.table_classes(sample_idx)
 
     def _contrastive_loss(self, q: torch.Tensor, k: torch.Tensor,
                           classes: torch.Tensor) -> torch.Tensor:
@@ -348,10 +246,7 @@ class SsCL(BaseClassifier):
             pos_mask = torch.cat([torch.ones_like(own, dtype=torch.bool), valid], dim=1)
             alpha = torch.ones_like(idx, dtype=pos_sim.dtype)
             if self.self_paced:
-                cos = (q.detach() * self.prototypes[classes.clamp(min=0)]).sum(
-                    dim=1, keepdim=True)
-                alpha = torch.where(self.prototypes_ready, cos.clamp(0, 1),
-                                    1.0).expand_as(alpha)
+                alpha = self.co_calibration.self_paced_weight(q, classes).expand_as(alpha)
             pos_weight = torch.cat([torch.ones_like(own), alpha], dim=1)
             return self.loss_ctr(pos_sim, pos_weight, pos_mask, neg_sim, neg_mask)
 
@@ -395,10 +290,10 @@ class SsCL(BaseClassifier):
         # The labeled set has one (weak) view per sample: its queries and keys both come
         # from it; unlabeled queries are strong views, their keys the weak views.
         q = F.normalize(self.neck(feats), dim=1) if self.loss_ctr is not None else None
-        if self.step_records.enabled:
+        if self.co_calibration.step_records.enabled:
             z_lab = q[:b] if q is not None else F.normalize(self.neck(feats[:b]), dim=1)
-            self.step_records.record(data_samples['labeled']['sample_idx'], z_lab,
-                                     unlabeled['sample_idx'], targets, z_weak, self.prototypes)
+            self.co_calibration.record(data_samples['labeled']['sample_idx'], z_lab,
+                                       unlabeled['sample_idx'], targets, z_weak)
 
         if self.loss_ctr is not None:  # eq. 5
             with torch.no_grad():

@@ -17,8 +17,8 @@ class StepRecords(nn.Module):
     checkpoint (written by rank 0) holds them whole.
 
     Empty and off until :meth:`resize` (CoCalibrationHook with ``source='steps'``); a
-    checkpoint's records load with their own size (``SsCL.resizable_buffers``) but do not
-    switch recording on.
+    checkpoint's records load with their own size (``CoCalibration.resizable_buffers``) but
+    do not switch recording on.
 
     Args:
         dim: embedding size D.
@@ -65,25 +65,22 @@ class StepRecords(nn.Module):
 
     @torch.no_grad()
     def record(self, labeled_idx: torch.Tensor, labeled_embed: torch.Tensor,
-               unlabeled_idx: torch.Tensor, calibrated: torch.Tensor, embed: torch.Tensor,
-               prototypes: torch.Tensor) -> None:
+               unlabeled_idx: torch.Tensor, assigned: torch.Tensor, nearest: torch.Tensor,
+               sim_assigned: torch.Tensor) -> None:
         """Record one step of every rank (device-side: no host synchronisation).
 
         Args:
             labeled_idx (B,), labeled_embed (B, D): the labeled samples' E_q embeddings.
-            unlabeled_idx (μB,), calibrated (μB, C): their calibrated pseudo labels p̂_b.
-            embed (μB, D): the weak views' E_q embeddings; prototypes (C, D).
+            unlabeled_idx (μB,), assigned, nearest, sim_assigned (μB,): the unlabeled
+                samples' :meth:`CoCalibration.assignment`.
         """
-        sim = embed.float() @ prototypes.t().float()
-        assigned = calibrated.argmax(dim=1)
         # Two gathers per step: indices (< 2**24) and classes travel exactly as float32.
         labeled = torch.cat([labeled_idx[:, None].float(), labeled_embed.detach().float()], 1)
-        unlabeled = torch.stack([
-            unlabeled_idx.float(),
-            assigned.float(),
-            sim.argmax(dim=1).float(),
-            sim.gather(1, assigned[:, None])[:, 0]
-        ], 1)
+        unlabeled = torch.stack(
+            [unlabeled_idx.float(),
+             assigned.float(),
+             nearest.float(),
+             sim_assigned.float()], 1)
         labeled, unlabeled = (torch.cat(all_gather(t)) for t in (labeled, unlabeled))
         self.labeled_embed.index_copy_(0, labeled[:, 0].long(),
                                        labeled[:, 1:].to(self.labeled_embed.dtype))
