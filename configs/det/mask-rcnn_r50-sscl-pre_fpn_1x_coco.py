@@ -15,7 +15,8 @@ model = dict(
         frozen_stages=-1,
         norm_cfg=norm_cfg,
         norm_eval=False,
-        init_cfg=dict(type='Pretrained', checkpoint='work_dirs/sscl_r50_mmdet.pth')),
+        # sscl's Pretrained: every backbone key must load, or the run stops naming the file.
+        init_cfg=dict(type='sscl.Pretrained', checkpoint='work_dirs/sscl_r50_mmdet.pth')),
     neck=dict(norm_cfg=norm_cfg))
 
 # Checkpoints that torch.load(weights_only=True) reads, so tools/test.py and --resume work

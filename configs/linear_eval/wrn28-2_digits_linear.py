@@ -13,7 +13,7 @@ model = dict(
     frozen_backbone=True,
     backbone=dict(
         init_cfg=dict(
-            type='Pretrained', checkpoint='work_dirs/sscl_digits/epoch_30.pth',
+            type='Pretrained', checkpoint='work_dirs/sscl_digits/epoch_20.pth',
             prefix='backbone.')))
 optim_wrapper = dict(optimizer=dict(lr=7.5))
 param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[12, 16], gamma=0.1)]

@@ -114,6 +114,22 @@ def test_checkpoint_of_another_architecture(data, tmp_path):
                            'head.fc.weight (5, 128) vs (10, 128)')
 
 
+def test_load_from_a_checkpoint_of_another_depth(data, tmp_path):
+    """WRN-16-2 shares its first blocks with WRN-28-2: load_from would leave the rest of
+    the backbone random."""
+    from sscl.registry import MODELS
+    from sscl.utils import register_all_modules
+    register_all_modules()
+    model = MODELS.build(
+        dict(type='ImageClassifier', backbone=dict(type='WideResNet', depth=16, widen_factor=2),
+             head=dict(type='LinearClsHead', num_classes=10, in_channels=128)))
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, tmp_path / 'wrn16.pth')
+    result = train(tmp_path / 'work', SUPERVISED, *loaders(data),
+                   f'load_from={tmp_path / "wrn16.pth"}')
+    assert_clean_error(result, 'wrn16.pth: matched ', 'backbone keys of ImageClassifier',
+                       'missing backbone.', 'the rest would stay random')
+
+
 class Exploit:
     def __reduce__(self):
         return (os.system, (f'touch {MARKER}', ))
