@@ -1,5 +1,6 @@
 import os
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -56,15 +57,28 @@ def _worker(rank, world_size, init_file, out_dir):
         return batch * 2
 
     out = forward_with_shuffle_bn(rowwise, x)
+
+    def batch_norm(batch):  # BN's dependence on the batch: each row minus the batch mean
+        seen.append(batch.clone())
+        return batch - batch.mean(dim=0, keepdim=True)
+
+    generator = torch.Generator().manual_seed(0)
+    normed = [forward_with_shuffle_bn(batch_norm, x, generator) for _ in range(3)]
     torch.save(
-        dict(queue=queue.state_dict(), out=out, x=x, seen=seen[0]),
-        os.path.join(out_dir, f'rank{rank}.pth'))
+        dict(queue=queue.state_dict(), out=out, x=x, seen=seen[0], normed=normed,
+             seen_normed=seen[1:]), os.path.join(out_dir, f'rank{rank}.pth'))
     dist.destroy_process_group()
 
 
-def test_two_ranks_share_the_queue_and_shuffle_bn_restores_order(tmp_path):
-    mp.spawn(_worker, args=(2, str(tmp_path / 'init'), str(tmp_path)), nprocs=2)
-    states = [torch.load(tmp_path / f'rank{r}.pth', weights_only=True) for r in range(2)]
+@pytest.fixture(scope='module')
+def states(tmp_path_factory):
+    """What each of 2 gloo ranks saved from :func:`_worker`."""
+    tmp = tmp_path_factory.mktemp('two_ranks')
+    mp.spawn(_worker, args=(2, str(tmp / 'init'), str(tmp)), nprocs=2)
+    return [torch.load(tmp / f'rank{r}.pth', weights_only=True) for r in range(2)]
+
+
+def test_two_ranks_share_the_queue_and_shuffle_bn_restores_order(states):
     for state in states:
         # keys of both ranks, in rank order, identical on every rank
         assert state['queue']['queue_labels'][:6].tolist() == [0, 1, 2, 10, 11, 12]
@@ -76,3 +90,20 @@ def test_two_ranks_share_the_queue_and_shuffle_bn_restores_order(tmp_path):
     seen = torch.cat([s['seen'] for s in states])
     joint = torch.cat([s['x'] for s in states])
     assert sorted(seen[:, 0].tolist()) == sorted(joint[:, 0].tolist())
+
+
+def test_shuffle_bn_mixes_the_ranks_batches(states):
+    """Each rank's key-encoder batch holds rows of both ranks (a row of rank r starts at
+    100 r), and every row comes back normalised with the statistics of the batch it was
+    encoded in, on the rank that sent it."""
+    for step in range(3):
+        expected = {}
+        for state in states:
+            batch = state['seen_normed'][step]
+            owners = (batch[:, 0] >= 100).long()
+            assert 0 < owners.sum() < len(owners), 'a batch of one rank only: not shuffled'
+            for row, normed in zip(batch, batch - batch.mean(dim=0, keepdim=True)):
+                expected[float(row[0])] = normed
+        for state in states:
+            want = torch.stack([expected[float(r)] for r in state['x'][:, 0]])
+            torch.testing.assert_close(state['normed'][step], want)
