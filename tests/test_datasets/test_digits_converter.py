@@ -2,7 +2,6 @@ import importlib.util
 import os
 from collections import Counter
 
-import pytest
 import torch
 
 from sscl.datasets import ImageFolder
@@ -20,7 +19,6 @@ def converter():
 
 
 def test_export_split_and_idempotence(tmp_path, capsys):
-    pytest.importorskip('sklearn')
     out = str(tmp_path / 'digits')
     convert = converter()
     convert.main(['--out', out])

@@ -137,8 +137,11 @@ def test_predict_format():
     out = model(
         x, dict(gt_label=torch.tensor([1, 2]), sample_idx=torch.tensor([5, 6])), mode='predict')
     assert len(out) == 2 and out[1]['sample_idx'] == 6 and out[1]['gt_label'] == 2
-    assert out[0]['pred_score'].shape == (3, )
-    assert torch.allclose(out[0]['pred_score'].sum(), torch.tensor(1.0))
+    with torch.no_grad():
+        probs = model.head(model.extract_feat(x)).softmax(dim=1)
+    for r, p in zip(out, probs):
+        torch.testing.assert_close(r['pred_score'], p)
+        assert int(r['pred_label']) == int(p.argmax())
 
 
 def test_state_dict_round_trip_with_other_table_size():
@@ -240,8 +243,10 @@ def test_init_weights_starts_the_key_encoder_as_a_copy():
 
 def test_tensor_mode_returns_logits():
     model = build().eval()
-    assert model(torch.randn(2, 3, 16, 16), mode='tensor').shape == (2, 3)
-    assert model.extract_feat(torch.randn(2, 3, 16, 16)).shape == (2, 64)
+    x = torch.randn(2, 3, 16, 16)
+    feat = model.backbone(x)[-1].mean(dim=(2, 3))  # global average pool of the last map
+    torch.testing.assert_close(model.extract_feat(x), feat)
+    torch.testing.assert_close(model(x, mode='tensor'), model.head(feat))
 
 
 def test_predict_adds_embedding_and_nearest_prototype():
@@ -257,7 +262,7 @@ def test_predict_adds_embedding_and_nearest_prototype():
     for i, r in enumerate(out):
         torch.testing.assert_close(r['embed'], z[i])
         assert int(r['proto_label']) == int((z[i] @ protos.t()).argmax())
-        assert r['feat'].shape == (64, )
+        torch.testing.assert_close(r['feat'], model.extract_feat(imgs[i:i + 1])[0])
 
 
 def test_channels_last_model_matches_the_default_layout():
@@ -346,3 +351,28 @@ def test_step_records_round_trip_without_switching_recording_on():
         assert torch.equal(fresh.state_dict()[key], value), key
     # only CoCalibrationHook(source='steps') switches recording on
     assert not fresh.co_calibration.step_records.enabled
+
+
+def test_a_labeled_batch_larger_than_the_labeled_set():
+    """B = 4 labeled rows drawn from 2 labeled images (e.g. CIFAR-10 at 40 labels, B = 64):
+    the queue takes each row's key with its own label, and each image's record is the
+    embedding of one of its rows."""
+    model = build()
+    co = model.co_calibration
+    co.init_table(8)
+    model.init_step_records(2, 8)
+    co.set_prototypes(torch.randn(3, 8))
+    inputs, samples = semi_batch()
+    samples['labeled']['sample_idx'] = torch.tensor([1, 0, 1, 0])
+    samples['labeled']['gt_label'] = torch.tensor([2, 0, 2, 0])
+    model.train()
+    model.loss(inputs, samples)
+    assert model.queue.queue_labels[:4].tolist() == [2, 0, 2, 0]
+    assert (model.queue.queue_labels[4:12] == -1).all()
+    with torch.no_grad():
+        x = torch.cat([inputs['labeled'], inputs['weak'], inputs['strong']])
+        z_lab = F.normalize(model.neck(model.extract_feat(x)[:4]), dim=1)
+    rec = co.step_records.labeled_embed.float()
+    for image, rows in ((1, [0, 2]), (0, [1, 3])):
+        assert any(torch.allclose(rec[image], z_lab[r], atol=1e-2) for r in rows), image
+    assert not torch.allclose(z_lab[0], z_lab[2], atol=1e-2)  # two views: distinguishable
