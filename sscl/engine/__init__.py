@@ -1,2 +1,2 @@
-"""Training-time extensions of mmengine: hooks and the resumable training loop."""
-from . import hooks, runner  # noqa: F401
+"""Training-time extensions of mmengine: hooks, the resumable training loop and schedulers."""
+from . import hooks, runner, schedulers  # noqa: F401

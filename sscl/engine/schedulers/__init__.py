@@ -1,0 +1,3 @@
+from .fixmatch_cosine_lr import FixMatchCosineLR
+
+__all__ = ['FixMatchCosineLR']
