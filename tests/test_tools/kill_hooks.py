@@ -1,4 +1,5 @@
-"""Hooks that kill the training process like a pre-emption, for the resume tests.
+"""Hooks that kill the training process like a pre-emption, for the resume tests, and
+test probes (poisoned weights, per-rank state dumps).
 
 Imported by the training subprocess through ``custom_imports`` (``tests/test_tools`` on
 ``PYTHONPATH``).
@@ -6,8 +7,12 @@ Imported by the training subprocess through ``custom_imports`` (``tests/test_too
 import os
 import signal
 
+import torch
+
 from mmengine.fileio import LocalBackend
+from mmengine.dist import get_rank
 from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
 
 from sscl.registry import HOOKS
 
@@ -55,12 +60,30 @@ class KillWhileSavingHook(Hook):
 
 @HOOKS.register_module()
 class PoisonWeightsHook(Hook):
-    """Fill the model's weights with NaN before iteration ``iteration`` (1-based)."""
+    """Before iteration ``iteration`` (1-based), fill the model's weights with NaN
+    (``value='nan'``), or make the loss infinite (``'inf'``): every class logit but class 0's
+    is −inf, so the cross-entropy of every other label is +inf."""
 
-    def __init__(self, iteration: int):
-        self.iteration = iteration
+    def __init__(self, iteration: int, value: str = 'nan'):
+        self.iteration, self.value = iteration, value
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
-        if runner.iter + 1 == self.iteration:
+        if runner.iter + 1 != self.iteration:
+            return
+        if self.value == 'nan':
             for param in runner.model.parameters():
                 param.data.fill_(float('nan'))
+        else:
+            bias = runner.model.head.fc.bias.data
+            bias.fill_(float('-inf'))
+            bias[0] = 0.0
+
+
+@HOOKS.register_module()
+class DumpRankStateHook(Hook):
+    """After training, every rank saves its model's state dict to
+    ``work_dir/rank{r}_state.pth``, so a test can compare the ranks."""
+
+    def after_train(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        torch.save(model.state_dict(), os.path.join(runner.work_dir, f'rank{get_rank()}_state.pth'))

@@ -150,20 +150,55 @@ def test_resume_refuses_a_pickle_that_runs_code(data, tmp_path):
     assert not osp.exists(MARKER)
 
 
-def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(data, tmp_path):
+@pytest.mark.parametrize('value', ['nan', 'inf'])
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(data, tmp_path, value):
     work, config = tmp_path / 'work', tmp_path / 'poisoned.py'
     config.write_text(f"_base_ = '{osp.join(ROOT, SUPERVISED)}'\n"
                       "custom_imports = dict(imports=['kill_hooks'])\n"
-                      "custom_hooks = [dict(type='PoisonWeightsHook', iteration=4)]\n")
+                      f"custom_hooks = [dict(type='PoisonWeightsHook', iteration=4, "
+                      f"value='{value}')]\n")
     result = train(work, str(config), *loaders(data), 'train_cfg.max_epochs=3',
                    'default_hooks.checkpoint.by_epoch=False',
                    'default_hooks.checkpoint.interval=2', 'default_hooks.checkpoint.save_best=None')
-    assert_clean_error(result, 'loss became nan at iteration 4', 'last good checkpoint is ',
+    assert_clean_error(result, f'loss became {value} at iteration 4', 'last good checkpoint is ',
                        'iter_2.pth')
     assert (work / 'last_checkpoint').read_text().endswith('iter_2.pth')
     assert not (work / 'iter_4.pth').exists()
     ckpt = torch.load(work / 'iter_2.pth', map_location='cpu', weights_only=True)
     assert all(v.isfinite().all() for v in ckpt['state_dict'].values() if v.is_floating_point())
+
+
+LINEAR = 'configs/linear_eval/wrn28-2_digits_linear.py'
+
+
+def test_pretrained_backbone_that_does_not_fit_is_refused(data, tmp_path):
+    """Linear evaluation from a checkpoint of another depth, under a wrong prefix, or one
+    that would run pickled code: one line each, before any training."""
+    from sscl.registry import MODELS
+    from sscl.utils import register_all_modules
+    register_all_modules()
+    wrn16 = MODELS.build(
+        dict(type='ImageClassifier', backbone=dict(type='WideResNet', depth=16, widen_factor=2),
+             head=dict(type='LinearClsHead', num_classes=10, in_channels=128)))
+    ckpt = tmp_path / 'wrn16.pth'
+    torch.save({'state_dict': wrn16.state_dict(), 'meta': {}}, ckpt)
+    result = train(tmp_path / 'work', LINEAR, *loaders(data),
+                   f'model.backbone.init_cfg.checkpoint={ckpt}')
+    assert_clean_error(result, f"{ckpt} (prefix 'backbone.'): matched ",
+                       'keys of WideResNet (missing ')
+    result = train(tmp_path / 'work', LINEAR, *loaders(data),
+                   f'model.backbone.init_cfg.checkpoint={ckpt}',
+                   'model.backbone.init_cfg.prefix=encoder.')
+    assert_clean_error(result, "(prefix 'encoder.'): no key starts with the prefix",
+                       'keys start backbone.')
+    if osp.exists(MARKER):
+        os.remove(MARKER)
+    torch.save({'state_dict': {}, 'x': Exploit()}, tmp_path / 'evil.pth')
+    for config, option in ((LINEAR, f'model.backbone.init_cfg.checkpoint={tmp_path}/evil.pth'),
+                           (SUPERVISED, f'load_from={tmp_path}/evil.pth')):
+        result = train(tmp_path / 'work', config, *loaders(data), option)
+        assert_clean_error(result, 'evil.pth: refusing to unpickle', '--allow-pickle')
+    assert not osp.exists(MARKER)
 
 
 def test_amp_without_a_gpu(tmp_path):

@@ -86,7 +86,12 @@ def test_downstream_config_trains_from_an_sscl_checkpoint(path, data, tmp_path):
         assert all(lrs[id(p)] == pytest.approx(1e-3) for p in model.backbone.parameters())
         assert [s.milestones for s in runner.param_schedulers] == [{50: 1, 70: 1, 90: 1}]
     metrics = runner.test()
-    assert 0 <= metrics['accuracy/top1'] <= 100
+    model.eval()
+    with torch.no_grad():
+        preds = [p for batch in runner.test_dataloader for p in model.test_step(batch)]
+    assert len(preds) == len(runner.test_dataloader.dataset)
+    right = sum(int(p['pred_label']) == int(p['gt_label']) for p in preds)
+    assert metrics['accuracy/top1'] == pytest.approx(100 * right / len(preds))
 
 
 def test_linear_protocol_numbers():
