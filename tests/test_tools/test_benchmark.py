@@ -28,8 +28,13 @@ def test_step_figures():
               'train_dataloader.sampler.labeled_batch_size=4',
               'train_dataloader.sampler.unlabeled_batch_size=16', 'custom_hooks.1.source=steps')
     assert 'step: 4 labeled + 16 unlabeled images of 32px' in out
-    assert number(r'SsCL train step\s+([\d.]+) samples/s', out) > 0
-    assert number(r'supervised train step\s+([\d.]+) img/s', out) > 0
+    sscl = number(r'SsCL train step\s+([\d.]+) samples/s', out)
+    step_ms = number(r'samples/s \(([\d.]+) ms/step\)', out)
+    assert sscl * step_ms / 1e3 == pytest.approx(4 + 16, rel=0.02)  # one step's samples
+    sup = number(r'supervised train step\s+([\d.]+) img/s', out)
+    flops = number(r'FLOPs per SsCL sample\s+([\d.]+)', out)
+    ratio = number(r'FLOP-normalised ratio\s+([\d.]+)', out)
+    assert sup > 0 and ratio == pytest.approx(sscl * flops / sup, rel=0.02)
     # one forward/backward of labeled + weak + strong (the joint forward) and the key
     # encoder's forward of labeled + weak: (4 + 32) x 3 + 20 units over 20 x 3 = 2.13
     assert number(r'FLOPs per SsCL sample\s+([\d.]+)', out) == pytest.approx(128 / 60, rel=0.05)
@@ -49,7 +54,7 @@ def test_end_to_end_figures():
     out = run('--only', 'e2e', '--iters', '2', '--warmup', '1', '--e2e-images', '8',
               '--cfg-options', 'train_dataloader.sampler.labeled_batch_size=2',
               'train_dataloader.sampler.unlabeled_batch_size=8', 'train_dataloader.num_workers=1')
-    assert number(r'synthetic tensors: ([\d.]+) samples/s', out) > 0
+    synthetic = number(r'synthetic tensors: ([\d.]+) samples/s', out)
     rate = number(r'JPEG files through the dataloader \(1 workers\): ([\d.]+) samples/s', out)
     share = number(r'= ([\d.]+) % of the synthetic rate', out)
-    assert rate > 0 and share > 0
+    assert rate > 0 and share == pytest.approx(100 * rate / synthetic, rel=0.01)

@@ -16,7 +16,7 @@ LOGGED = ('loss', 'loss_sup', 'loss_pl', 'loss_ctr', 'pl_mask_rate', 'lr')
 
 
 def write_config(path, data, *, max_epochs, ckpt_interval, workers=0, extra_hooks=(),
-                 source='offline'):
+                 source='offline', refresh_by_epoch=False):
     """The digits SsCL recipe shrunk to 40 images: 4 iterations of 2 + 10 images per epoch,
     a co-calibration refresh every 4 iterations, a checkpoint every ``ckpt_interval``."""
     cfg = Config.fromfile(CONFIG)
@@ -29,6 +29,8 @@ def write_config(path, data, *, max_epochs, ckpt_interval, workers=0, extra_hook
     for name in ('val_dataloader', 'test_dataloader'):
         cfg[name].update(num_workers=0, persistent_workers=False)
     cfg.model.queue_len = 32
+    # every pseudo label passes: the pseudo-label branch (and its class positives) is active
+    cfg.model.loss_pl.threshold = 0.0
     cfg.train_cfg.update(max_epochs=max_epochs, val_interval=max_epochs)
     cfg.default_hooks.logger.interval = 1
     cfg.default_hooks.checkpoint.update(by_epoch=False, interval=ckpt_interval, max_keep_ckpts=1)
@@ -36,7 +38,8 @@ def write_config(path, data, *, max_epochs, ckpt_interval, workers=0, extra_hook
     cfg.randomness = dict(seed=0, deterministic=True)
     calibration = cfg.custom_hooks[1]
     assert calibration.type == 'CoCalibrationHook'
-    calibration.update(by_epoch=False, interval=4, batch_size=16, source=source)
+    calibration.update(by_epoch=refresh_by_epoch, interval=1 if refresh_by_epoch else 4,
+                       batch_size=16, source=source)
     cfg.custom_hooks = [*cfg.custom_hooks, *extra_hooks]
     cfg.custom_imports = dict(imports=['kill_hooks'], allow_failed_imports=False)
     cfg.dump(str(path))
@@ -118,7 +121,7 @@ def test_interrupted_and_resumed_run_matches_the_straight_run(data, tmp_path, so
 
     a, b = logged_iters(tmp_path / 'a'), logged_iters(tmp_path / 'b')
     assert sorted(a) == sorted(b) == list(range(1, n + 1))
-    assert a[n]['pl_mask_rate'] > 0 or a[n]['loss_pl'] == 0
+    assert a[n]['pl_mask_rate'] == 1 and a[n]['loss_pl'] > 0
     for it in range(1, n + 1):
         for key, value in a[it].items():
             assert b[it][key] == pytest.approx(value, abs=1e-6), (it, key)
@@ -198,3 +201,20 @@ def test_a_checkpoint_of_the_old_co_calibration_layout_is_refused(data, tmp_path
                      "older version, whose keys now live under 'co_calibration.'",
                      'missing co_calibration.'):
         assert fragment in line, line
+
+
+def test_the_epoch_based_refresh_runs_after_every_epoch_but_the_last(data, tmp_path):
+    """The recipes' schedule (``by_epoch=True``), here every epoch of 3: a refresh before
+    training and after epochs 1 and 2, none after the last."""
+    config = write_config(tmp_path / 'cfg.py', data, max_epochs=3, ckpt_interval=12,
+                          refresh_by_epoch=True)
+    result = run_train(config, tmp_path / 'work')
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    lines = [line for line in log.splitlines() if 'CoCalibrationHook: refresh from' in line]
+    assert len(lines) == 3, lines
+    epochs = [line for line in log.splitlines() if 'Epoch(train)' in line and '[4/4]' in line]
+    assert len(epochs) == 3
+    # the refreshes fall before epoch 1, then between epochs: none follows the last one
+    last_epoch_end = log.rindex('Epoch(train) [3][4/4]')
+    assert log.rindex('CoCalibrationHook: refresh from') < last_epoch_end
