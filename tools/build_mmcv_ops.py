@@ -151,8 +151,18 @@ def _fmt(seconds: float) -> str:
     return f'{int(seconds // 60)}m{int(seconds % 60):02d}s'
 
 
+def read_manifest(src: str) -> Dict[str, List[str]]:
+    """The units ``rewrite`` wrote, {unit path relative to SRC: its sources}; {} before."""
+    path = os.path.join(src, MANIFEST)
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
+
+
 def build_once(src: str, wheel_dir: str, jobs: int, log) -> Tuple[bool, Set[str]]:
-    """One ``pip wheel`` of the patched source; returns (success, failed unit paths)."""
+    """One ``pip wheel`` of the patched source; returns (success, the units that failed,
+    as keys of :func:`read_manifest`)."""
     env = dict(os.environ, MMCV_WITH_OPS='1', MAX_JOBS=str(jobs), NINJA_STATUS='[%f/%t] ')
     # PEP 517 (setuptools' legacy backend): unlike a plain setup.py build, pip then does not
     # clean the build tree after a failure, so the next round keeps the compiled objects.
@@ -161,7 +171,7 @@ def build_once(src: str, wheel_dir: str, jobs: int, log) -> Tuple[bool, Set[str]
     proc = subprocess.Popen(cmd, cwd=src, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, bufsize=1)
     start, failed = time.time(), set()
-    manifest: Optional[Dict] = None
+    members_of: Optional[Dict[str, List[str]]] = None  # by absolute unit path
     status = re.compile(r'^\s*\[(\d+)/(\d+)\] .* -c (\S+)')
     pending = None  # ninja prints an edge's line when it ends, then FAILED if it failed
     for line in proc.stdout:
@@ -177,11 +187,10 @@ def build_once(src: str, wheel_dir: str, jobs: int, log) -> Tuple[bool, Set[str]
         if pending:
             print(pending, flush=True)
         done, total, source = int(m.group(1)), int(m.group(2)), m.group(3)
-        if manifest is None and os.path.exists(os.path.join(src, MANIFEST)):
-            with open(os.path.join(src, MANIFEST)) as f:
-                manifest = {os.path.abspath(os.path.join(src, k)): v
-                            for k, v in json.load(f).items()}
-        members = (manifest or {}).get(os.path.abspath(os.path.join(src, source)))
+        if not members_of:  # written by setup.py before ninja starts
+            members_of = {os.path.abspath(os.path.join(src, k)): v
+                          for k, v in read_manifest(src).items()}
+        members = members_of.get(os.path.abspath(os.path.join(src, source)))
         what = (f'unit of {len(members)}: ' + ' '.join(
             os.path.relpath(p, 'mmcv/ops/csrc/pytorch') for p in members) if members else
                 os.path.relpath(source, os.path.join(src, 'mmcv/ops/csrc')))
@@ -191,14 +200,9 @@ def build_once(src: str, wheel_dir: str, jobs: int, log) -> Tuple[bool, Set[str]
     if pending:
         print(pending, flush=True)
     ok = proc.wait() == 0
-    units = set()
-    if not ok and os.path.exists(os.path.join(src, MANIFEST)):
-        with open(os.path.join(src, MANIFEST)) as f:
-            manifest = json.load(f)
-        for unit in manifest:
-            stem = os.path.splitext(os.path.basename(unit))[0]
-            if any(os.path.basename(f) == stem for f in failed):
-                units.add(unit)
+    failed_stems = {os.path.basename(f) for f in failed}
+    units = {unit for unit in read_manifest(src)
+             if os.path.splitext(os.path.basename(unit))[0] in failed_stems}
     return ok, units
 
 
@@ -230,8 +234,7 @@ def main() -> None:
             if not failed_units:
                 raise SystemExit('build_mmcv_ops: the build failed outside the unity units; '
                                  f'see {log.name}')
-            with open(os.path.join(src, MANIFEST)) as f:
-                manifest = json.load(f)
+            manifest = read_manifest(src)
             for unit in sorted(failed_units):
                 files = [os.path.normpath(p) for p in manifest[unit]]
                 print(f'    unit {os.path.basename(unit)} failed to compile; building its '

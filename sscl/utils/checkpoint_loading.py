@@ -7,7 +7,7 @@ and ``init_cfg=dict(type='Pretrained')``) that always passes ``weights_only=True
 """
 import os.path as osp
 import pickle
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
@@ -42,6 +42,17 @@ def safe_torch_load(filename: str, map_location=None) -> dict:
     except (RuntimeError, EOFError, ValueError) as e:
         raise CheckpointError(f'{filename}: not a readable checkpoint (truncated or '
                               f'corrupt?): {str(e).splitlines()[0]}') from e
+
+
+WRAPPER_PREFIXES = ('module.', )
+
+
+def strip_wrapper_prefix(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """Drop a model-wrapper prefix (``module.``) common to every key."""
+    for prefix in WRAPPER_PREFIXES:
+        if state_dict and all(k.startswith(prefix) for k in state_dict):
+            return {k[len(prefix):]: v for k, v in state_dict.items()}
+    return state_dict
 
 
 def key_listing(keys: Sequence[str], limit: int = 3) -> str:

@@ -1,24 +1,12 @@
 """Refuse a checkpoint of another architecture before any weight is copied."""
-from typing import Dict
-
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from sscl.registry import HOOKS
-from sscl.utils.checkpoint_loading import key_listing
+from sscl.utils.checkpoint_loading import key_listing, strip_wrapper_prefix
 from sscl.utils.errors import CheckpointError
-
-WRAPPER_PREFIXES = ('module.', )
-
-
-def _strip(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-    """Drop a model-wrapper prefix (``module.``) common to every key."""
-    for prefix in WRAPPER_PREFIXES:
-        if state_dict and all(k.startswith(prefix) for k in state_dict):
-            return {k[len(prefix):]: v for k, v in state_dict.items()}
-    return state_dict
 
 
 @HOOKS.register_module()
@@ -46,7 +34,7 @@ class CheckpointCompatibilityHook(Hook):
         if not isinstance(checkpoint, dict) or not isinstance(
                 checkpoint.get('state_dict', checkpoint), dict):
             raise CheckpointError(f'{source}: not a checkpoint (no state_dict)')
-        saved = _strip(checkpoint.get('state_dict', checkpoint))
+        saved = strip_wrapper_prefix(checkpoint.get('state_dict', checkpoint))
         expected = model.state_dict()
         resizable = tuple(getattr(model, 'resizable_buffers', ()))
         shared = [k for k in expected if k in saved]
@@ -66,7 +54,7 @@ class CheckpointCompatibilityHook(Hook):
         unexpected = [k for k in saved if k not in expected]
         if not runner._resume:
             backbone = [k for k in expected if k.startswith('backbone.')]
-            lost = [k for k in backbone if k not in saved]
+            lost = [k for k in missing if k.startswith('backbone.')]
             if lost:
                 raise CheckpointError(
                     f'{source}: matched {len(backbone) - len(lost)} of the {len(backbone)} '

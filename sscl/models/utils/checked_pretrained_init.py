@@ -8,19 +8,17 @@ from mmengine.model.weight_init import PretrainedInit, update_init_info
 from mmengine.runner.checkpoint import CheckpointLoader, load_state_dict
 
 from sscl.registry import WEIGHT_INITIALIZERS
-from sscl.utils.checkpoint_loading import key_listing
+from sscl.utils.checkpoint_loading import key_listing, strip_wrapper_prefix
 from sscl.utils.errors import CheckpointError
 
 
 def _state_dict(checkpoint) -> Dict[str, torch.Tensor]:
     """The weights of a checkpoint (``state_dict`` or a bare state dict), without a
-    ``module.`` prefix common to every key."""
+    wrapper prefix common to every key."""
     state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict):
         raise CheckpointError('not a checkpoint (no state_dict)')
-    if state and all(k.startswith('module.') for k in state):
-        state = {k[len('module.'):]: v for k, v in state.items()}
-    return state
+    return strip_wrapper_prefix(state)
 
 
 @WEIGHT_INITIALIZERS.register_module(name='Pretrained')
