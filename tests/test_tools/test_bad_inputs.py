@@ -6,7 +6,7 @@ import pickle
 import pytest
 import torch
 from synthetic_data import digits_like
-from tool_runs import run_train
+from tool_runs import assert_one_line_error, run_train
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SUPERVISED = 'configs/supervised/wrn28-2_digits.py'
@@ -29,12 +29,7 @@ def train(work_dir, config, *cfg_options, args=()):
 
 def assert_clean_error(result, *fragments):
     """Exit status 1, the last stderr line is the one-line message holding ``fragments``."""
-    assert result.returncode == 1, result.stderr[-3000:]
-    assert 'Traceback' not in result.stderr, result.stderr[-3000:]
-    line = result.stderr.strip().splitlines()[-1]
-    assert line.startswith('train.py: error: '), line
-    for fragment in fragments:
-        assert fragment in line, line
+    assert_one_line_error(result, 'train.py', *fragments)
 
 
 @pytest.fixture(scope='module')

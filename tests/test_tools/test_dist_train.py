@@ -2,13 +2,12 @@
 import os
 import os.path as osp
 import subprocess
-import sys
 
 import pytest
 import torch
 from mmengine.config import Config
 from synthetic_data import digits_like
-from tool_runs import cpu_env, free_port
+from tool_runs import cpu_env, free_port, run_train
 from torchvision.io import write_jpeg
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -55,10 +54,8 @@ def test_supervised_digits_two_processes_then_resume(tmp_path):
     assert (work / 'epoch_2.pth').exists()
 
     one = tmp_path / 'one'
-    result = subprocess.run(
-        [sys.executable, 'tools/train.py', 'configs/supervised/wrn28-2_digits.py', '--work-dir',
-         str(one), '--auto-scale-lr', '--cfg-options', 'train_cfg.max_epochs=1', *opts],
-        cwd=ROOT, env=cpu_env(), capture_output=True, text=True, timeout=600)
+    result = run_train('configs/supervised/wrn28-2_digits.py', one, '--auto-scale-lr',
+                       '--cfg-options', 'train_cfg.max_epochs=1', *opts)
     assert result.returncode == 0, result.stderr[-3000:]
     assert initial_lr(one / 'epoch_1.pth') == pytest.approx(0.03 * 8 / 64)
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from synthetic_data import digits_like
-from tool_runs import cpu_env, free_port
+from tool_runs import assert_one_line_error, cpu_env, free_port
 
 from sscl.registry import MODELS
 from sscl.utils import register_all_modules
@@ -110,15 +110,6 @@ def run_test_tool(tmp, data, config, checkpoint, *cfg_options, flags=()):
                           timeout=600)
 
 
-def assert_one_line_error(result, *fragments):
-    assert result.returncode == 1, result.stderr[-3000:]
-    assert 'Traceback' not in result.stderr, result.stderr[-3000:]
-    line = result.stderr.strip().splitlines()[-1]
-    assert line.startswith('test.py: error: '), line
-    for fragment in fragments:
-        assert fragment in line, line
-
-
 class Exploit:
 
     def __reduce__(self):
@@ -131,25 +122,25 @@ MARKER = '/tmp/sscl_test_tool_exploit_ran'
 def test_bad_checkpoints_and_keys_are_one_line_errors(setup):
     tmp, data, config = setup
     result = run_test_tool(tmp, data, config, tmp / 'missing.pth')
-    assert_one_line_error(result, 'checkpoint not found: ', 'missing.pth')
+    assert_one_line_error(result, 'test.py', 'checkpoint not found: ', 'missing.pth')
 
     five = MODELS.build(
         dict(type='ImageClassifier', backbone=dict(type='WideResNet', depth=28, widen_factor=2),
              head=dict(type='LinearClsHead', num_classes=5, in_channels=128)))
     torch.save({'state_dict': five.state_dict(), 'meta': {}}, tmp / 'five.pth')
     result = run_test_tool(tmp, data, config, tmp / 'five.pth')
-    assert_one_line_error(result, 'five.pth: 2 weight(s) have another shape',
+    assert_one_line_error(result, 'test.py', 'five.pth: 2 weight(s) have another shape',
                           'head.fc.weight (5, 128) vs (10, 128)')
 
     if osp.exists(MARKER):
         os.remove(MARKER)
     torch.save({'state_dict': {}, 'meta': {'x': Exploit()}}, tmp / 'evil.pth')
     result = run_test_tool(tmp, data, config, tmp / 'evil.pth')
-    assert_one_line_error(result, 'evil.pth: refusing to unpickle', '--allow-pickle')
+    assert_one_line_error(result, 'test.py', 'evil.pth: refusing to unpickle', '--allow-pickle')
     assert not osp.exists(MARKER)
 
     result = run_test_tool(tmp, data, config, tmp / 'ckpt.pth', 'test_dataloader.batch_sizee=5')
-    assert_one_line_error(result, "unexpected keyword argument 'batch_sizee'")
+    assert_one_line_error(result, 'test.py', "unexpected keyword argument 'batch_sizee'")
 
 
 def test_allow_pickle_loads_a_trusted_pickled_checkpoint(setup):
@@ -161,7 +152,7 @@ def test_allow_pickle_loads_a_trusted_pickled_checkpoint(setup):
     ckpt['meta'] = {'history': np.arange(3)}
     torch.save(ckpt, tmp / 'numpy.pth')
     result = run_test_tool(tmp, data, config, tmp / 'numpy.pth')
-    assert_one_line_error(result, 'numpy.pth: refusing to unpickle')
+    assert_one_line_error(result, 'test.py', 'numpy.pth: refusing to unpickle')
     out = tmp / 'numpy_metrics.json'
     result = run_test_tool(tmp, data, config, tmp / 'numpy.pth',
                            flags=['--allow-pickle', '--out', str(out)])

@@ -40,24 +40,27 @@ def datasets(cfg):
     return out
 
 
+def data_format(ds):
+    """Which synthetic set a dataset config reads: 'cifar', 'imagenet' or 'digits'."""
+    if ds.type.startswith('CIFAR'):
+        return 'cifar'
+    return 'imagenet' if 'imagenet' in ds.data_root else 'digits'
+
+
 def shrink(cfg, roots, work_dir):
     """Point the datasets at the synthetic data, one labeled image per class, and size the
     batches so that one epoch is 2 iterations; no workers."""
+    train_set = cfg.train_dataloader.dataset
+    kind = data_format(train_set.get('unlabeled', train_set))
     for ds in datasets(cfg):
-        if ds.type.startswith('CIFAR'):
-            ds.data_root = roots['cifar']
-        elif 'imagenet' in ds.data_root:
-            ds.data_root = roots['imagenet']
-            if ds.get('labeled_list'):
-                ds.labeled_list = roots['subset']
-        else:
-            ds.data_root = roots['digits']
+        fmt = data_format(ds)
+        ds.data_root = roots[fmt]
+        if fmt == 'imagenet' and ds.get('labeled_list'):
+            ds.labeled_list = roots['subset']
         if ds.get('num_per_class'):
             ds.num_per_class = 1
     loader = cfg.train_dataloader
     sizes = dict(digits=10, cifar=10, imagenet=6)  # training images of each synthetic set
-    kind = ('cifar' if loader.dataset.get('unlabeled', loader.dataset).type.startswith('CIFAR')
-            else 'imagenet' if 'imagenet' in cfg.filename else 'digits')
     if loader.sampler.type == 'SemiSupervisedSampler':
         unlabeled = sizes[kind] // 2  # every training image is also unlabeled
         loader.sampler.update(labeled_batch_size=1, unlabeled_batch_size=unlabeled)
@@ -76,7 +79,6 @@ def shrink(cfg, roots, work_dir):
     cfg.default_hooks.logger.interval = 1
     cfg.work_dir = str(work_dir)
     cfg.experiment_name = f'config_{uuid.uuid4().hex}'
-    return kind
 
 
 @pytest.mark.slow

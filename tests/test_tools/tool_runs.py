@@ -29,3 +29,14 @@ def run_train(config, work_dir, *args) -> subprocess.CompletedProcess:
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), str(config), '--work-dir',
            str(work_dir), *args]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, tool: str, *fragments) -> None:
+    """Exit status 1, no traceback, and the last stderr line is ``TOOL: error: ...`` holding
+    every fragment."""
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert 'Traceback' not in result.stderr, result.stderr[-3000:]
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f'{tool}: error: '), line
+    for fragment in fragments:
+        assert fragment in line, line
