@@ -9,10 +9,9 @@ import pytest
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def run(*args):
+def run(*args, config='configs/sscl/wrn28-2_digits_40labels.py'):
     result = subprocess.run(
-        [sys.executable, 'tools/analysis/benchmark.py', 'configs/sscl/wrn28-2_digits_40labels.py',
-         '--device', 'cpu', *args],
+        [sys.executable, 'tools/analysis/benchmark.py', config, '--device', 'cpu', *args],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
@@ -42,6 +41,19 @@ def test_step_figures():
     steps = number(r"refresh, source='steps' \(config\): .*= ([\d.]+) % of an epoch", out)
     # the same embedding rate: 40 mixed images against 40 x 2 + 1000
     assert steps / offline == pytest.approx(40 / 1080, rel=0.05)
+
+
+def test_step_figures_without_neck():
+    """FixMatch (no neck): the step is measured and there is no refresh to cost."""
+    out = run('--only', 'step', '--iters', '1', '--warmup', '1', '--num-unlabeled', '1000',
+              '--num-labeled', '40', '--cfg-options',
+              'train_dataloader.sampler.labeled_batch_size=4',
+              'train_dataloader.sampler.unlabeled_batch_size=16',
+              config='configs/fixmatch/wrn28-2_digits_40labels.py')
+    # labeled + weak + strong in one forward/backward, no key encoder: 36 x 3 / (20 x 3)
+    assert number(r'FLOPs per SsCL sample\s+([\d.]+)', out) == pytest.approx(108 / 60, rel=0.05)
+    assert 'refresh: none (the model has no contrastive neck)' in out
+    assert 'source=' not in out
 
 
 def test_pipeline_figures():

@@ -177,18 +177,20 @@ def train_rates(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int]) -
     sup_s = time_steps(sup_step, device, args.warmup, args.iters)
     sup_flops = step_flops(sup_step)
 
-    embed_batch = images.to(device)
+    embed_rate = None
+    if model.neck is not None:  # without a contrastive neck (FixMatch) there is no refresh
+        embed_batch = images.to(device)
 
-    @torch.no_grad()
-    def embed_step():
-        with torch.autocast(device, dtype=torch.bfloat16, enabled=args.amp):
-            model.embed(model.data_preprocessor.normalize(embed_batch))
+        @torch.no_grad()
+        def embed_step():
+            with torch.autocast(device, dtype=torch.bfloat16, enabled=args.amp):
+                model.embed(model.data_preprocessor.normalize(embed_batch))
 
-    model.eval()
-    embed_s = time_steps(embed_step, device, 2, max(args.iters // 2, 2))
+        model.eval()
+        embed_rate = (b + ub) / time_steps(embed_step, device, 2, max(args.iters // 2, 2))
     return dict(b=b, ub=ub, size=size, sscl=(b + ub) / sscl_s, sup=(b + ub) / sup_s,
                 flop_ratio=(sscl_flops / (b + ub)) / (sup_flops / (b + ub)),
-                embed=(b + ub) / embed_s, step_s=sscl_s, peak_gib=peak)
+                embed=embed_rate, step_s=sscl_s, peak_gib=peak)
 
 
 def write_jpegs(folder: str, n: int) -> List[str]:
@@ -349,6 +351,25 @@ def report_end_to_end(cfg: Config, args: argparse.Namespace,
           f'{rate:.1f} samples/s = {100 * rate / synthetic:.1f} % of the synthetic rate')
 
 
+def print_refresh_costs(cfg: Config, sizes: Tuple[int, int], embed_rate: float,
+                        epoch_s: float) -> None:
+    """One line per refresh source: its embedding time, per epoch and per training time."""
+    hook = calibration_hook(cfg)
+    embedded = dict(offline=sizes[0] * 2 + sizes[1], steps=sizes[0])
+    what = dict(offline=f'embed {sizes[0]} labeled x2 + {sizes[1]} unlabeled',
+                steps=f'embed {sizes[0]} mixed images')
+    for source, images in embedded.items():
+        refresh_s = images / embed_rate
+        mark = ' (config)' if hook is not None and refresh_source(cfg) == source else ''
+        line = (f"refresh, source='{source}'{mark}: {what[source]}: {refresh_s:.1f} s = "
+                f'{100 * refresh_s / epoch_s:.2f} % of an epoch')
+        if hook is not None and hook.get('by_epoch', True):
+            interval = hook.get('interval', 5)
+            line += f', {100 * refresh_s / epoch_s / interval:.2f} % of training time ' \
+                    f'(every {interval} epochs)'
+        print(line)
+
+
 def report_step(cfg: Config, args: argparse.Namespace) -> float:
     """Print the model-side figures; returns the SsCL step's samples/s."""
     sizes = dataset_sizes(cfg, args)
@@ -361,21 +382,11 @@ def report_step(cfg: Config, args: argparse.Namespace) -> float:
     print(f"supervised train step    {rates['sup']:10.1f} img/s")
     print(f"FLOPs per SsCL sample    {rates['flop_ratio']:10.2f} supervised images")
     print(f'FLOP-normalised ratio    {ratio:10.2f} (SsCL throughput x FLOP ratio / supervised)')
-    hook = calibration_hook(cfg)
-    embedded = dict(offline=sizes[0] * 2 + sizes[1], steps=sizes[0])
-    what = dict(offline=f'embed {sizes[0]} labeled x2 + {sizes[1]} unlabeled',
-                steps=f'embed {sizes[0]} mixed images')
     print(f'epoch: {sizes[1]} unlabeled images = {epoch_s:.0f} s on this device')
-    for source, images in embedded.items():
-        refresh_s = images / rates['embed']
-        mark = ' (config)' if hook is not None and refresh_source(cfg) == source else ''
-        line = (f"refresh, source='{source}'{mark}: {what[source]}: {refresh_s:.1f} s = "
-                f'{100 * refresh_s / epoch_s:.2f} % of an epoch')
-        if hook is not None and hook.get('by_epoch', True):
-            interval = hook.get('interval', 5)
-            line += f', {100 * refresh_s / epoch_s / interval:.2f} % of training time ' \
-                    f'(every {interval} epochs)'
-        print(line)
+    if rates['embed'] is None:
+        print('refresh: none (the model has no contrastive neck)')
+    else:
+        print_refresh_costs(cfg, sizes, rates['embed'], epoch_s)
     if rates['peak_gib'] is not None:
         print(f"peak GPU memory          {rates['peak_gib']:10.2f} GiB")
     return rates['sscl']
