@@ -119,3 +119,47 @@ def test_two_seeds_train_test_and_reach_the_dataset_fold(tmp_path, capsys):
         result = json.loads((run / 'result.json').read_text())
         assert 0 <= result['top1'] <= 100 and 'pl_mask_rate' in result
     assert json.loads((work / 'summary.json').read_text())['seeds'] == [1, 2]
+
+
+def fake_tools(calls):
+    """A stand-in for ``subprocess.run`` of train.py / test.py that records each command."""
+
+    def run(cmd, stdout, **kwargs):
+        calls.append(cmd)
+        work_dir = cmd[cmd.index('--work-dir') + 1]
+        if cmd[1].endswith('train.py'):
+            stdout.write('ImageFolder: labeled split (2 per class, seed 0) keeps 20 of 90 '
+                         'images\n')
+            with open(osp.join(work_dir, 'last_checkpoint'), 'w') as f:
+                f.write(osp.join(work_dir, 'epoch_2.pth'))
+        else:
+            with open(cmd[cmd.index('--out') + 1], 'w') as f:
+                json.dump({'accuracy/top1': 75.0}, f)
+        return compare.subprocess.CompletedProcess(cmd, 0)
+
+    return run
+
+
+def test_an_unfinished_run_resumes_from_its_last_checkpoint(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(compare.subprocess, 'run', fake_tools(calls))
+    fresh, unfinished = tmp_path / 'fresh', tmp_path / 'unfinished'
+    fresh.mkdir()
+    unfinished.mkdir()
+    (unfinished / 'train.log').write_text('the first attempt\n')
+    (unfinished / 'last_checkpoint').write_text(str(unfinished / 'epoch_1.pth'))
+
+    result = compare.run_one(FIXMATCH, [], 0, str(fresh), [], 1)
+    assert '--resume' not in calls[0] and 'resumed_from' not in result
+    result = compare.run_one(FIXMATCH, [], 0, str(unfinished), [], 1)
+    assert calls[2][calls[2].index('--work-dir'):][:3] == ['--work-dir', str(unfinished),
+                                                           '--resume']
+    assert result['resumed_from'] == str(unfinished / 'epoch_1.pth')
+    assert result['checkpoint'] == str(unfinished / 'epoch_2.pth')  # tested after training
+    # the log keeps the first attempt's lines
+    assert (unfinished / 'train.log').read_text().startswith('the first attempt\n')
+    # min/run only counts the run trained in one go
+    fresh_only = dict(result, minutes=5.0)
+    text = compare.table([FIXMATCH], {FIXMATCH: {0: dict(top1=1.0, minutes=2.0),
+                                                 1: fresh_only}})
+    assert text.splitlines()[4].endswith('| 2.00 ± 0.00 [2.00, 2.00] |')

@@ -13,8 +13,9 @@ test evaluator; where the model has a neck this adds the embedding's mean pairwi
 and intra-class similarity. The pseudo-label accuracy and mask rate are the means over the
 last logged training window.
 
-Runs finished in DIR are read back, not trained again, so an interrupted comparison
-continues where it stopped; a failed run is reported and the table still prints.
+Runs finished in DIR are read back, not trained again, and an unfinished run resumes from
+its last checkpoint, so an interrupted comparison continues where it stopped; a failed run
+is reported and the table still prints.
 ``DIR/summary.json`` holds every per-seed figure by entry, ``DIR/summary.png`` plots them.
 """
 import argparse
@@ -75,10 +76,11 @@ def entry_slug(entry: str) -> str:
 
 def last_logged(work_dir: str) -> Dict[str, float]:
     """The last logged value of every :data:`TRAIN_METRICS` key the run wrote."""
+    # one timestamped folder per attempt of the run, oldest first
     files = sorted(glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     last: Dict[str, float] = {}
-    if files:
-        for line in open(files[-1]):
+    for file in files:
+        for line in open(file):
             record = json.loads(line)
             last.update({n: record[k] for n, k in TRAIN_METRICS.items() if k in record})
     return last
@@ -116,10 +118,16 @@ def run_one(config: str, options: Sequence[str], seed: int, run_dir: str,
     fold = [f'{FOLD_KEY}={seed}'] if has_labeled_split(config) else []
     options = [f'randomness.seed={seed}', *fold, *cfg_options, *options]
     train_log = osp.join(run_dir, 'train.log')
+    # an interrupted run continues from its last checkpoint (resume is exact)
+    resumed_from = None
+    if osp.isfile(osp.join(run_dir, 'last_checkpoint')):
+        with open(osp.join(run_dir, 'last_checkpoint')) as f:
+            resumed_from = f.read().strip()
     start = time.time()
-    with open(train_log, 'w') as log:
+    with open(train_log, 'a' if resumed_from else 'w') as log:
         cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), config,
-               '--work-dir', run_dir, '--cfg-options', *options]
+               '--work-dir', run_dir, *(['--resume'] if resumed_from else []),
+               '--cfg-options', *options]
         log.write(' '.join(cmd) + '\n')
         log.flush()
         done = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
@@ -143,6 +151,8 @@ def run_one(config: str, options: Sequence[str], seed: int, run_dir: str,
     result = {name: metrics[key] for name, key in TEST_METRICS.items() if key in metrics}
     result.update(last_logged(run_dir))
     result.update(minutes=minutes, checkpoint=checkpoint)
+    if resumed_from:
+        result.update(resumed_from=resumed_from)
     with open(result_file, 'w') as f:
         json.dump(result, f, indent=1)
     return result
@@ -178,7 +188,8 @@ def table(entries: List[str], results: Dict[str, Dict[int, dict]]) -> str:
              'mean ± std [min, max] over seeds. mean cos / intra-class: the test embeddings\' '
              'mean cosine over all pairs / over same-class pairs; conf. PL acc and mask rate: '
              'the confident pseudo labels of the last logged window; table PL acc: the '
-             'offline pseudo-label table at the last co-calibration refresh.', '',
+             'offline pseudo-label table at the last co-calibration refresh; min/run: runs '
+             'not resumed.', '',
              '| entry | seeds | top-1 (%) | mean cos | intra-class | conf. PL acc (%) '
              '| mask rate (%) | table PL acc (%) | min/run |',
              '|---|---|---|---|---|---|---|---|---|']
@@ -188,9 +199,12 @@ def table(entries: List[str], results: Dict[str, Dict[int, dict]]) -> str:
         def col(name: str, scale: float = 1.0) -> str:
             return describe([r[name] * scale for r in ok.values() if name in r])
 
+        # a resumed run's minutes cover only its last attempt
+        minutes = describe([r['minutes'] for r in ok.values() if 'resumed_from' not in r])
+
         lines.append(f'| {entry} | {len(ok)}/{len(results[entry])} | {col("top1")} | '
                      f'{col("mean_cos")} | {col("intra_class")} | {col("pl_acc", 100)} | '
-                     f'{col("pl_mask_rate", 100)} | {col("table_acc")} | {col("minutes")} |')
+                     f'{col("pl_mask_rate", 100)} | {col("table_acc")} | {minutes} |')
     base = entries[0]
     lines += ['', f'Paired top-1 difference against `{base}`, per seed:', '',
               '| entry | per-seed difference | mean ± std | paired t-test p | ahead |',
