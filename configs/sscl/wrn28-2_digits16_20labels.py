@@ -1,4 +1,4 @@
-# CPU demo: SsCL on scikit-learn digits with 4 labels per class.
+# CPU demo and benchmark: SsCL on scikit-learn digits at 16 px with 2 labels per class.
 _base_ = [
     '../_base_/models/sscl_wrn28-2.py',
     '../_base_/datasets/digits16_semi.py',

@@ -1,4 +1,4 @@
-# Supervised baseline on the 40 digits labels only: the same semi-supervised loader as
+# Supervised baseline on the 20 digits labels only: the same semi-supervised loader as
 # SsCL (the model reads only its labeled part), same schedule and EMA.
 _base_ = [
     '../_base_/models/wrn28-2.py',
