@@ -3,7 +3,11 @@ import glob
 import os.path as osp
 
 import pytest
+import torch
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
+from synthetic_data import digits_like
 
 from sscl.registry import HOOKS, MODELS
 from sscl.utils import register_all_modules
@@ -43,3 +47,30 @@ def test_imagenet_recipe_carries_table8_numbers():
     assert cfg.auto_scale_lr.base_batch_size == 32 * (8 + 32)
     one = Config.fromfile(osp.join(ROOT, 'configs', 'sscl', 'r50_imagenet_1pct.py')).model
     assert (one.loss_ctr.loss_weight, one.loss_pl.loss_weight) == (10.0, 5.0)
+
+
+@pytest.mark.parametrize('name', ['digits16_20labels', 'digits_40labels'])
+def test_supervised_baseline_reads_the_labeled_batches_of_sscl(name, tmp_path):
+    """The supervised digits configs skip the augmentation of the unlabeled images, which
+    their model never reads: their labeled batches stay SsCL's, image for image."""
+    register_all_modules()
+    data = str(tmp_path / 'digits')
+    digits_like(data, per_class=7)  # 70 unlabeled images: one batch of 64 per epoch
+    batches = {}
+    for method in ('sscl', 'supervised'):
+        cfg = Config.fromfile(osp.join(ROOT, 'configs', method, f'wrn28-2_{name}.py'))
+        loader = cfg.train_dataloader
+        loader.update(num_workers=0, persistent_workers=False)
+        for part in ('labeled', 'unlabeled'):
+            loader.dataset[part].data_root = data
+        with DefaultScope.overwrite_default_scope('sscl'):
+            batches[method] = next(iter(Runner.build_dataloader(loader, seed=0)))
+    sscl, sup = batches['sscl'], batches['supervised']
+    assert torch.equal(sscl['inputs']['labeled'], sup['inputs']['labeled'])
+    for key in ('gt_label', 'sample_idx'):
+        assert torch.equal(sscl['data_samples']['labeled'][key],
+                           sup['data_samples']['labeled'][key])
+        assert torch.equal(sscl['data_samples']['unlabeled'][key],
+                           sup['data_samples']['unlabeled'][key])
+    assert torch.equal(sup['inputs']['weak'], sup['inputs']['strong'])  # not augmented
+    assert not torch.equal(sscl['inputs']['weak'], sscl['inputs']['strong'])
