@@ -19,6 +19,13 @@ unlabeled_pipeline = [
     dict(type='MultiView', views=dict(weak=weak_view, strong=strong_view)),
     dict(type='PackInputs'),
 ]
+# For a model that reads only the labeled images (the supervised baseline): the unlabeled
+# ones keep the sampler's batch layout, which sets the budget, but are not augmented.
+unlabeled_unused_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='MultiView', views=dict(weak=[], strong=[])),
+    dict(type='PackInputs'),
+]
 
 train_dataloader = dict(
     _delete_=True,
