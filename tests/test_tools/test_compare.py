@@ -163,3 +163,4 @@ def test_an_unfinished_run_resumes_from_its_last_checkpoint(tmp_path, monkeypatc
     text = compare.table([FIXMATCH], {FIXMATCH: {0: dict(top1=1.0, minutes=2.0),
                                                  1: fresh_only}})
     assert text.splitlines()[4].endswith('| 2.00 ± 0.00 [2.00, 2.00] |')
+    assert len(text.splitlines()) == 5  # one entry: no paired table against itself

@@ -205,6 +205,8 @@ def table(entries: List[str], results: Dict[str, Dict[int, dict]]) -> str:
         lines.append(f'| {entry} | {len(ok)}/{len(results[entry])} | {col("top1")} | '
                      f'{col("mean_cos")} | {col("intra_class")} | {col("pl_acc", 100)} | '
                      f'{col("pl_mask_rate", 100)} | {col("table_acc")} | {minutes} |')
+    if len(entries) == 1:
+        return '\n'.join(lines)
     base = entries[0]
     lines += ['', f'Paired top-1 difference against `{base}`, per seed:', '',
               '| entry | per-seed difference | mean ± std | paired t-test p | ahead |',
