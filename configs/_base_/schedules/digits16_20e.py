@@ -5,7 +5,7 @@ _base_ = './digits_40labels_30e.py'
 
 max_epochs = 20
 param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True, begin=0,
-         end=max_epochs, convert_to_iter_based=True),
+    dict(type='FixMatchCosineLR', phase=7 / 16, by_epoch=True, begin=0, end=max_epochs,
+         convert_to_iter_based=True),
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=5)
