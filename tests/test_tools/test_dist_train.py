@@ -60,6 +60,7 @@ def test_supervised_digits_two_processes_then_resume(tmp_path):
     assert initial_lr(one / 'epoch_1.pth') == pytest.approx(0.03 * 8 / 64)
 
 
+@pytest.mark.slow
 def test_sscl_imagenet_recipe_runs_on_two_processes(tmp_path):
     """The 10 % recipe with the step-record refresh: an offline refresh before training,
     one from the records (gathered over both ranks) after iteration 2 of 4. Both ranks end
