@@ -6,6 +6,9 @@
 _base_ = './digits_40labels.py'
 
 img_size = 16
+# NHWC convolutions (weights and inputs): a 1-thread SsCL step took 0.97 s instead of
+# 1.2-1.3 s in the benchmark here (two runs at a time), the same function of the weights.
+data_preprocessor = dict(channels_last=True)
 num_per_class = 2
 resize = dict(type='Resize', size=img_size, antialias=True)
 weak_view = [dict(type='RandomCrop', size=img_size, padding=2, padding_mode='reflect')]
