@@ -74,3 +74,19 @@ def test_supervised_baseline_reads_the_labeled_batches_of_sscl(name, tmp_path):
                            sup['data_samples']['unlabeled'][key])
     assert torch.equal(sup['inputs']['weak'], sup['inputs']['strong'])  # not augmented
     assert not torch.equal(sscl['inputs']['weak'], sscl['inputs']['strong'])
+
+
+@pytest.mark.parametrize('method', ['sscl', 'fixmatch', 'supervised'])
+def test_digits16_benchmark_runs_its_convolutions_channels_last(method):
+    """The benchmark's layout reaches every convolution, the key encoder's included."""
+    register_all_modules()
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', method, 'wrn28-2_digits16_20labels.py'))
+    model = MODELS.build(runner_model_config(cfg))
+    assert model.data_preprocessor.channels_last
+    weights = [p for p in model.parameters() if p.dim() == 4]
+    assert len(weights) >= 25  # WRN-28-2: 25 convolutions, doubled by SsCL's key encoder
+    assert all(w.is_contiguous(memory_format=torch.channels_last) for w in weights)
+    batch = dict(inputs=torch.zeros(2, 3, 16, 16, dtype=torch.uint8),
+                 data_samples=dict(gt_label=torch.zeros(2, dtype=torch.long)))
+    inputs = model.data_preprocessor(batch)['inputs']
+    assert inputs.is_contiguous(memory_format=torch.channels_last)
