@@ -72,11 +72,11 @@ def test_finished_runs_are_read_back_and_a_failed_run_still_gives_the_table(
     trained = []
     real = compare.run_one
 
-    def run_one(config, options, seed, run_dir, cfg_options, threads):
+    def run_one(config, options, seed, run_dir, cfg_options, threads, repeat):
         if not osp.isfile(osp.join(run_dir, 'result.json')):
             trained.append((config, seed))
         return real(config, options + ['model.type=NoSuchModel'], seed, run_dir, cfg_options,
-                    threads)
+                    threads, repeat)
 
     monkeypatch.setattr(compare, 'run_one', run_one)
     compare.main([SSCL, variant, FIXMATCH, '--seeds', '0', '1', '--work-dir', str(work),
@@ -164,3 +164,55 @@ def test_an_unfinished_run_resumes_from_its_last_checkpoint(tmp_path, monkeypatc
                                                  1: fresh_only}})
     assert text.splitlines()[4].endswith('| 2.00 ± 0.00 [2.00, 2.00] |')
     assert len(text.splitlines()) == 5  # one entry: no paired table against itself
+
+
+def test_repeats_rerun_each_fold_with_other_run_seeds_and_pair_the_fold_means(
+        tmp_path, capsys, monkeypatch):
+    # top-1 of (entry, fold, repeat), chosen so that fold means and paired signs differ
+    top1 = {(SSCL, 0, 0): 90.0, (SSCL, 0, 1): 86.0, (SSCL, 1, 0): 80.0, (SSCL, 1, 1): 84.0,
+            (FIXMATCH, 0, 0): 91.0, (FIXMATCH, 0, 1): 83.0, (FIXMATCH, 1, 0): 85.0,
+            (FIXMATCH, 1, 1): 85.0}
+    seen = []
+
+    def run_one(config, options, seed, run_dir, cfg_options, threads, repeat):
+        seen.append((config, seed, repeat, osp.basename(run_dir)))
+        return dict(top1=top1[config, seed, repeat], minutes=1.0 + repeat)
+
+    monkeypatch.setattr(compare, 'run_one', run_one)
+    work = tmp_path / 'cmp'
+    compare.main([SSCL, FIXMATCH, '--seeds', '0', '1', '--repeats', '2', '--work-dir',
+                  str(work), '--jobs', '1'])
+    out = capsys.readouterr().out
+    # every fold's first run comes before any repeat; repeat 0 keeps the plain folder name
+    assert [s[1:] for s in seen[:4]] == [(0, 0, 'seed_0'), (0, 0, 'seed_0'), (1, 0, 'seed_1'),
+                                         (1, 0, 'seed_1')]
+    assert {s[3] for s in seen[4:]} == {'seed_0_repeat_1', 'seed_1_repeat_1'}
+    summary = json.loads((work / 'summary.json').read_text())
+    assert summary['repeats'] == 2
+    assert summary['entries'][SSCL]['0']['top1'] == 88.0  # (90 + 86) / 2
+    assert summary['entries'][FIXMATCH]['1']['top1'] == 85.0
+    assert summary['runs'][SSCL]['seed_1_repeat_1']['top1'] == 84.0
+    # paired over fold means: fold 0 87 - 88 = -1, fold 1 85 - 82 = +3
+    assert summary['paired'][FIXMATCH]['diff'] == [-1.0, 3.0]
+    assert summary['paired'][FIXMATCH]['ahead'] == 1
+    assert 'over seeds (a seed\'s figure is the mean of its 2 runs)' in out
+    assert f'| {SSCL} | 2/2 | 85.00 ± 4.24 [82.00, 88.00] |' in out
+    # within-seed std: SSCL std(90, 86) = std(80, 84) = 2.83; FixMatch 5.66 and 0 -> 2.83
+    assert f'| {SSCL} | 0: 90.00, 86.00; 1: 80.00, 84.00 | 2.83 |' in out
+    assert f'| {FIXMATCH} | 0: 91.00, 83.00; 1: 85.00, 85.00 | 2.83 |' in out
+    assert f'| {SSCL} | 2/2 | 85.00 ± 4.24 [82.00, 88.00] | — | — | — | — | — | ' \
+           '1.50 ± 0.00 [1.50, 1.50] |' in out
+    with pytest.raises(SystemExit, match='--repeats 0 must be at least 1'):
+        compare.main([SSCL, '--repeats', '0', '--work-dir', str(work)])
+
+
+def test_a_repeat_trains_the_same_fold_with_another_run_seed(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(compare.subprocess, 'run', fake_tools(calls))
+    run_dir = tmp_path / 'seed_0_repeat_1'
+    run_dir.mkdir()
+    compare.run_one(FIXMATCH, [], 0, str(run_dir), [], 1, repeat=1)
+    train, test = calls
+    for cmd in (train, test):
+        options = cmd[cmd.index('--cfg-options') + 1:]
+        assert options[:2] == ['randomness.seed=1000', f'{compare.FOLD_KEY}=0']

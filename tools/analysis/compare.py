@@ -1,7 +1,7 @@
 """Train configs (or variants of one) over several seeds and compare their final accuracy.
 
     python tools/analysis/compare.py CONFIG[:key=value,...] ... --seeds 0 1 2 3 4 \\
-        --work-dir DIR [--cfg-options key=value ...] [--jobs 2] [--threads 1]
+        --work-dir DIR [--cfg-options key=value ...] [--repeats 1] [--jobs 2] [--threads 1]
 
 Every entry is trained with every seed by ``tools/train.py`` on the same budget. A seed is
 both the run's seed (``randomness.seed``) and the labeled fold
@@ -12,6 +12,12 @@ selection of the best epoch), evaluated by ``tools/test.py`` with the config's o
 test evaluator; where the model has a neck this adds the embedding's mean pairwise cosine
 and intra-class similarity. The pseudo-label accuracy and mask rate are the means over the
 last logged training window.
+
+``--repeats R`` trains every (entry, fold) R times with other run seeds (fold + 1000 r for
+repeat r; repeat 0 is the plain run), because on the CPU the same fold moves by several points
+between runs that differ only in rounding. A fold's figure is then the mean of its R runs, the
+paired statistics are over folds, and a third table gives each run's top-1 with the spread
+within a fold.
 
 Runs finished in DIR are read back, not trained again, and an unfinished run resumes from
 its last checkpoint, so an interrupted comparison continues where it stopped; a failed run
@@ -106,9 +112,20 @@ def check_fold(log_file: str, seed: int) -> None:
         raise RuntimeError(f'the dataset drew fold {drawn}, not {seed} ({log_file})')
 
 
+def run_seed(seed: int, repeat: int) -> int:
+    """The run seed of repeat ``repeat`` of fold ``seed`` (repeat 0: the fold itself)."""
+    return seed + 1000 * repeat
+
+
+def run_name(seed: int, repeat: int) -> str:
+    """The run's folder: ``seed_S`` for repeat 0, ``seed_S_repeat_R`` after it."""
+    return f'seed_{seed}' if repeat == 0 else f'seed_{seed}_repeat_{repeat}'
+
+
 def run_one(config: str, options: Sequence[str], seed: int, run_dir: str,
-            cfg_options: Sequence[str], threads: int) -> dict:
-    """Train and test one (entry, seed); returns its figures (read back if done)."""
+            cfg_options: Sequence[str], threads: int, repeat: int = 0) -> dict:
+    """Train and test repeat ``repeat`` of one (entry, fold ``seed``); returns its figures
+    (read back if done)."""
     result_file = osp.join(run_dir, 'result.json')
     if osp.isfile(result_file):
         with open(result_file) as f:
@@ -116,7 +133,7 @@ def run_one(config: str, options: Sequence[str], seed: int, run_dir: str,
     os.makedirs(run_dir, exist_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     fold = [f'{FOLD_KEY}={seed}'] if has_labeled_split(config) else []
-    options = [f'randomness.seed={seed}', *fold, *cfg_options, *options]
+    options = [f'randomness.seed={run_seed(seed, repeat)}', *fold, *cfg_options, *options]
     train_log = osp.join(run_dir, 'train.log')
     # an interrupted run continues from its last checkpoint (resume is exact)
     resumed_from = None
@@ -158,6 +175,31 @@ def run_one(config: str, options: Sequence[str], seed: int, run_dir: str,
     return result
 
 
+def fold_means(runs: Dict[Tuple[int, int], dict]) -> Dict[int, dict]:
+    """Per fold, the mean of every figure over its finished repeats (``runs`` keyed by
+    (seed, repeat)); a fold with one run is that run, a fold without a finished run its
+    first error."""
+    folds: Dict[int, dict] = {}
+    for seed in sorted({s for s, _ in runs}):
+        mine = [r for (s, _), r in sorted(runs.items()) if s == seed]
+        ok = [r for r in mine if 'error' not in r]
+        if len(mine) == 1 or not ok:
+            folds[seed] = mine[0] if not ok else ok[0]
+            continue
+        fold = {}
+        for name in [*TEST_METRICS, *TRAIN_METRICS]:
+            values = [r[name] for r in ok if name in r]
+            if values:
+                fold[name] = float(np.mean(values))
+        fresh = [r['minutes'] for r in ok if 'resumed_from' not in r]
+        fold.update(minutes=float(np.mean(fresh)) if fresh else ok[0]['minutes'],
+                    top1_runs=[r['top1'] for r in ok if 'top1' in r], runs=len(mine))
+        if not fresh:
+            fold.update(resumed_from=ok[0]['resumed_from'])
+        folds[seed] = fold
+    return folds
+
+
 def describe(values: Sequence[float]) -> str:
     """``mean ± std [min, max]`` (sample std; blank without values)."""
     if not values:
@@ -183,9 +225,13 @@ def paired(base: Dict[int, dict], other: Dict[int, dict]) -> Optional[dict]:
 
 
 def table(entries: List[str], results: Dict[str, Dict[int, dict]]) -> str:
-    """The markdown tables of the comparison."""
+    """The markdown tables of the comparison (``results``: per entry, per fold)."""
+    repeats = max((r.get('runs', 1) for e in entries for r in results[e].values()),
+                  default=1)
+    over = (f'seeds (a seed\'s figure is the mean of its {repeats} runs)' if repeats > 1 else
+            'seeds')
     lines = ['Final checkpoint, EMA weights, test set (no best-epoch selection); '
-             'mean ± std [min, max] over seeds. mean cos / intra-class: the test embeddings\' '
+             f'mean ± std [min, max] over {over}. mean cos / intra-class: the test embeddings\' '
              'mean cosine over all pairs / over same-class pairs; conf. PL acc and mask rate: '
              'the confident pseudo labels of the last logged window; table PL acc: the '
              'offline pseudo-label table at the last co-calibration refresh; min/run: runs '
@@ -220,6 +266,17 @@ def table(entries: List[str], results: Dict[str, Dict[int, dict]]) -> str:
         p = f'{pair["p"]:.3g}' if pair['p'] is not None else '—'
         lines.append(f'| {entry} | {per_seed} | {pair["mean"]:+.2f} ± {pair["std"]:.2f} | '
                      f'{p} | {pair["ahead"]}/{len(pair["seeds"])} |')
+    if repeats > 1:
+        lines += ['', 'Top-1 of every run, per seed; within-seed std: the std of a seed\'s runs, '
+                  'mean over seeds:', '', '| entry | runs per seed | within-seed std |',
+                  '|---|---|---|']
+        for entry in entries:
+            folds = {s: r['top1_runs'] for s, r in results[entry].items() if 'top1_runs' in r}
+            per_seed = '; '.join(f'{s}: ' + ', '.join(f'{v:.2f}' for v in runs)
+                                 for s, runs in sorted(folds.items()))
+            spread = [np.std(v, ddof=1) for v in folds.values() if len(v) > 1]
+            lines.append(f'| {entry} | {per_seed or "—"} | '
+                         f'{f"{np.mean(spread):.2f}" if spread else "—"} |')
     return '\n'.join(lines)
 
 
@@ -264,6 +321,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     parser.add_argument('--work-dir', required=True)
     parser.add_argument('--cfg-options', nargs='+', default=[], help='key=value for every run')
+    parser.add_argument('--repeats', type=int, default=1,
+                        help='runs per (entry, seed), with run seeds seed + 1000 r')
     parser.add_argument('--jobs', type=int, default=2, help='runs at a time')
     parser.add_argument('--threads', type=int, default=1, help='torch threads per run')
     return parser.parse_args(argv)
@@ -271,37 +330,46 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
+    if args.repeats < 1:
+        raise SystemExit(f'compare.py: error: --repeats {args.repeats} must be at least 1')
     entries = list(dict.fromkeys(args.entries))
     specs = {e: parse_entry(e) for e in entries}
     os.makedirs(args.work_dir, exist_ok=True)
-    jobs = [(e, s) for s in args.seeds for e in entries]
-    results: Dict[str, Dict[int, dict]] = {e: {} for e in entries}
+    # every seed's first run before any repeat, so an interrupted comparison has whole folds
+    jobs = [(e, s, r) for r in range(args.repeats) for s in args.seeds for e in entries]
+    runs: Dict[str, Dict[Tuple[int, int], dict]] = {e: {} for e in entries}
     start = time.time()
 
-    def work(job: Tuple[str, int]) -> None:
-        entry, seed = job
-        run_dir = osp.join(args.work_dir, entry_slug(entry), f'seed_{seed}')
+    def work(job: Tuple[str, int, int]) -> None:
+        entry, seed, repeat = job
+        run_dir = osp.join(args.work_dir, entry_slug(entry), run_name(seed, repeat))
         try:
-            result = run_one(*specs[entry], seed, run_dir, args.cfg_options, args.threads)
+            result = run_one(*specs[entry], seed, run_dir, args.cfg_options, args.threads,
+                             repeat)
         except Exception as e:  # one failed run must not lose the others' table
             result = dict(error=f'{type(e).__name__}: {e}')
-        results[entry][seed] = result
-        done = sum(len(r) for r in results.values())
+        runs[entry][seed, repeat] = result
+        done = sum(len(r) for r in runs.values())
         status = result.get('error') or f'top-1 {result.get("top1", float("nan")):.2f}'
+        which = f'seed {seed}' + (f' repeat {repeat}' if repeat else '')
         print(f'[{done}/{len(jobs)}, {(time.time() - start) / 60:.1f} min] {entry} '
-              f'seed {seed}: {status}', flush=True)
+              f'{which}: {status}', flush=True)
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         list(pool.map(work, jobs))
 
     for entry in entries:
-        for seed, r in sorted(results[entry].items()):
+        for (seed, repeat), r in sorted(runs[entry].items()):
             if 'error' in r:
-                print(f'FAILED {entry} seed {seed}: {r["error"]}')
+                print(f'FAILED {entry} {run_name(seed, repeat)}: {r["error"]}')
+    results = {e: fold_means(runs[e]) for e in entries}
     summary = dict(
         command=' '.join([osp.relpath(__file__, ROOT)] + (argv or sys.argv[1:])),
         seeds=args.seeds,
+        repeats=args.repeats,
         entries={e: {str(s): r for s, r in sorted(results[e].items())} for e in entries},
+        runs={e: {run_name(s, r): v for (s, r), v in sorted(runs[e].items())}
+              for e in entries},
         paired={e: paired(results[entries[0]], results[e]) for e in entries[1:]})
     with open(osp.join(args.work_dir, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=1)
