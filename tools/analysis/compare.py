@@ -183,8 +183,8 @@ def fold_means(runs: Dict[Tuple[int, int], dict]) -> Dict[int, dict]:
     for seed in sorted({s for s, _ in runs}):
         mine = [r for (s, _), r in sorted(runs.items()) if s == seed]
         ok = [r for r in mine if 'error' not in r]
-        if len(mine) == 1 or not ok:
-            folds[seed] = mine[0] if not ok else ok[0]
+        if len(mine) == 1 or not ok:  # the run itself, or the first error
+            folds[seed] = mine[0]
             continue
         fold = {}
         for name in [*TEST_METRICS, *TRAIN_METRICS]:
