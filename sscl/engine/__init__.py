@@ -1,2 +1,2 @@
 """Training-time extensions of mmengine: hooks, the resumable training loop and schedulers."""
-from . import hooks, runner, schedulers  # noqa: F401
+from . import hooks, runner, schedulers, utils  # noqa: F401

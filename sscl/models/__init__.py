@@ -1,3 +1,4 @@
-"""Models: backbones, necks, heads, losses, data preprocessors, algorithms and wrappers."""
-from . import (algorithms, backbones, data_preprocessors, heads, losses, necks, utils,  # noqa: F401
-               wrappers)
+"""Models: backbones, necks, heads, losses, data preprocessors, classifiers, algorithms and
+wrappers."""
+from . import (algorithms, backbones, classifiers, data_preprocessors, heads,  # noqa: F401
+               losses, necks, utils, wrappers)

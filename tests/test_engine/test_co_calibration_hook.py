@@ -66,7 +66,7 @@ def refresh_state(root, out_file=None, mixture=True, source='offline'):
     hook.before_run(runner)
     hook.before_train(runner)
     model.eval()
-    mixed = hook._mixed_sums(model, semi.labeled, semi.unlabeled, FIXED_PAIRS, 3,
+    mixed = hook._mixed_sums(model, semi.labeled, semi.unlabeled, FIXED_PAIRS,
                              torch.device('cpu'))
     state = dict(
         prototypes=model.co_calibration.prototypes.clone(),

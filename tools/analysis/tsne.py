@@ -29,8 +29,8 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from sklearn.manifold import TSNE
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
+from sscl.engine.utils import embed_dataset
 from sscl.registry import DATASETS, MODELS
 from sscl.utils import (CheckpointError, ConfigError, DataError, key_listing, register_all_modules,
                         safe_torch_load, trained_weights)
@@ -163,16 +163,15 @@ def feature_fn(model: BaseModel, feature: str) -> Callable[[torch.Tensor], torch
     return lambda inputs: model.embed(inputs)[0]
 
 
-@torch.no_grad()
-def extract(model: BaseModel, embed: Callable[[torch.Tensor], torch.Tensor],
-            loader: DataLoader) -> Tuple[np.ndarray, np.ndarray]:
-    """Features (N, C) from ``embed`` and labels (N,) of every sample of ``loader``."""
-    feats, labels = [], []
-    for batch in tqdm(loader, desc='features', unit='batch'):
-        data = model.data_preprocessor(batch, False)
-        feats.append(embed(data['inputs']).float().cpu())
-        labels.append(data['data_samples']['gt_label'].cpu())
-    return torch.cat(feats).numpy(), torch.cat(labels).numpy()
+def extract(model: BaseModel, embed: Callable[[torch.Tensor], torch.Tensor], loader: DataLoader,
+            size: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Features (N, C) from ``embed`` and labels (N,) of the ``size`` samples of
+    ``loader``, by sample index."""
+    rows = embed_dataset(
+        model.data_preprocessor, loader, lambda data: dict(
+            feat=embed(data['inputs']).float(), gt_label=data['data_samples']['gt_label']),
+        size)
+    return rows['feat'].cpu().numpy(), rows['gt_label'].cpu().numpy()
 
 
 def class_colors(num_classes: int) -> List[tuple]:
@@ -226,7 +225,7 @@ def tsne(args: argparse.Namespace) -> str:
                         f'{args.classes} classes; t-SNE needs at least 2')
     dataset.get_subset_(indices.tolist())
     loader = Runner.build_dataloader(dict(cfg.test_dataloader, dataset=dataset))
-    feats, labels = extract(model, embed, loader)
+    feats, labels = extract(model, embed, loader, len(dataset))
     perplexity = min(args.perplexity, len(feats) - 1)
     points = TSNE(perplexity=perplexity, init='pca', random_state=args.seed).fit_transform(feats)
     classes = dataset.metainfo.get('classes')

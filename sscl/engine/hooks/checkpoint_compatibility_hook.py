@@ -7,6 +7,7 @@ from mmengine.runner.checkpoint import find_latest_checkpoint
 from sscl.registry import HOOKS
 from sscl.utils.checkpoint_loading import key_listing, strip_wrapper_prefix
 from sscl.utils.errors import CheckpointError
+from ..utils import is_resuming, load_from
 
 
 @HOOKS.register_module()
@@ -52,7 +53,7 @@ class CheckpointCompatibilityHook(Hook):
                                   f'{type(model).__name__}: {key_listing(wrong)}')
         missing = [k for k in expected if k not in saved]
         unexpected = [k for k in saved if k not in expected]
-        if not runner._resume:
+        if not is_resuming(runner):
             backbone = [k for k in expected if k.startswith('backbone.')]
             lost = [k for k in missing if k.startswith('backbone.')]
             if lost:
@@ -85,6 +86,6 @@ class CheckpointCompatibilityHook(Hook):
     @staticmethod
     def _source(runner) -> str:
         """The file being loaded, for the message."""
-        if runner._load_from:
-            return str(runner._load_from)
+        if load_from(runner):
+            return str(load_from(runner))
         return find_latest_checkpoint(runner.work_dir) or 'the checkpoint'

@@ -5,52 +5,18 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 from mmcv.transforms import Compose
-from mmengine.dataset import DefaultSampler, default_collate
-from mmengine.dist import all_gather, all_reduce, get_rank, get_world_size, is_main_process
+from mmengine.dist import all_reduce, get_rank, get_world_size
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmengine.runner import BaseLoop
-from mmengine.utils import ProgressBar
-from torch.utils.data import DataLoader, Dataset
 
 from sscl.evaluation.metrics import pseudo_label_diagnostics
 from sscl.functional import mean_pairwise_cosine
-from sscl.models.algorithms.co_calibration import CoCalibration
+from sscl.models.algorithms.co_calibration import CoCalibration, MixturePairs, PrototypeMixture
 from sscl.registry import HOOKS
 from sscl.utils.errors import ConfigError
+from ..utils import PipelineView, bf16_autocast, embed_dataset, inference_loader, is_training
 
 SOURCES = ('offline', 'steps')
-
-
-class _PipelineView(Dataset):
-    """A dataset's samples read through another pipeline (the test pipeline)."""
-
-    def __init__(self, dataset, pipeline: Compose):
-        self.dataset, self.pipeline = dataset, pipeline
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getitem__(self, idx: int) -> dict:
-        return self.pipeline(self.dataset.get_data_info(idx))
-
-
-class _MixturePairs(Dataset):
-    """Pairs (labeled image of class c, unlabeled image near proto_c) with their λ and c."""
-
-    def __init__(self, labeled: Dataset, unlabeled: Dataset, pairs: np.ndarray):
-        self.labeled, self.unlabeled, self.pairs = labeled, unlabeled, pairs
-
-    def __len__(self) -> int:
-        return len(self.pairs)
-
-    def __getitem__(self, i: int) -> dict:
-        li, ui, cls, lam = self.pairs[i]
-        return dict(
-            a=self.labeled[int(li)]['inputs'],
-            b=self.unlabeled[int(ui)]['inputs'],
-            cls=int(cls),
-            lam=float(lam))
 
 
 @HOOKS.register_module()
@@ -70,8 +36,10 @@ class CoCalibrationHook(Hook):
 
     Each rank embeds a shard; results are gathered and keyed by sample index, so every rank
     ends with identical state. The samples are read through ``pipeline`` (the test pipeline).
-    The state and its rules (assignment, calibration, prototype update) are the model's
-    :class:`CoCalibration` (``model.co_calibration``); the hook only embeds and schedules.
+    The state and its rules (assignment, calibration, prototype update, the mixture's
+    draws) are the model's (``model.co_calibration``, :class:`PrototypeMixture`); the
+    embedding passes are :func:`embed_dataset`'s; the hook decides when a refresh runs and
+    in which order its steps do.
 
     ``source='steps'`` skips the two embedding passes (1 and 2), which cost about a fifth
     of an ImageNet epoch, and reuses what the training steps computed instead: the model
@@ -123,9 +91,7 @@ class CoCalibrationHook(Hook):
         self.by_epoch = by_epoch
         self.batch_size = batch_size
         self.num_workers = num_workers
-        self.mixture = mixture
-        self.mixture_alpha = mixture_alpha
-        self.num_nearest = num_nearest
+        self.mixture = PrototypeMixture(mixture_alpha, num_nearest) if mixture else None
         self.seed = seed
         self._labels: Optional[List[torch.Tensor]] = None  # (labeled, unlabeled) ground truth
 
@@ -141,16 +107,10 @@ class CoCalibrationHook(Hook):
                               f'(SsCL), got {type(cls._model(runner)).__name__}')
         return co
 
-    @staticmethod
-    def _is_training(runner) -> bool:
-        # Runner.train() builds its loop before `before_run`; test()/val() leave it a config
-        # (or None). mmengine's LoggerHook tells the modes apart by the same attribute.
-        return isinstance(runner._train_loop, BaseLoop)
-
     def before_run(self, runner) -> None:
         """Size the table before EMAHook copies the model (a test run loads its size with
         the checkpoint instead, without building the training set)."""
-        if self._is_training(runner):
+        if is_training(runner):
             semi = runner.train_dataloader.dataset
             self._co_calibration(runner).init_table(len(semi.unlabeled))
             if self.source == 'steps':
@@ -171,104 +131,40 @@ class CoCalibrationHook(Hook):
             self.refresh(runner)
 
     # ---- the refresh ----------------------------------------------------------------------
-    def _autocast(self, device: torch.device) -> torch.autocast:
-        """bf16 autocast of the embedding passes, on a GPU when ``amp`` is set."""
-        return torch.autocast(device.type, dtype=torch.bfloat16,
-                              enabled=self.amp and device.type == 'cuda')
-
-    def _loader(self, dataset: Dataset, collate=default_collate) -> DataLoader:
-        sampler = DefaultSampler(dataset, shuffle=False, round_up=True)
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            sampler=sampler,
-            num_workers=self.num_workers,
-            pin_memory=torch.cuda.is_available(),
-            collate_fn=collate)
-
-    @staticmethod
-    def _gather(parts: List[Dict[str, torch.Tensor]], size: int) -> Dict[str, torch.Tensor]:
-        """Concatenate this rank's batches, all-gather, and place rows by ``sample_idx``
-        (the padded duplicates of DefaultSampler write identical rows)."""
-        local = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
-        gathered = {k: torch.cat(all_gather(v.contiguous())) for k, v in local.items()}
-        idx = gathered.pop('sample_idx')
-        out = {}
-        for k, v in gathered.items():
-            full = v.new_zeros((size, ) + v.shape[1:])
-            full[idx] = v
-            out[k] = full
-        return out
-
-    @torch.no_grad()
-    def _embed(self, runner, model, dataset: Dataset, desc: str,
-               assign: bool) -> Dict[str, torch.Tensor]:
-        """Embed a dataset through the test pipeline. With ``assign``, keep per sample its
-        :meth:`CoCalibration.assign` row instead of the embedding (O(N) memory for
-        ImageNet)."""
-        parts = []
+    def _embed(self, runner, model, dataset, desc: str, assign: bool) -> Dict[str, torch.Tensor]:
+        """Embed a dataset through the test pipeline: per sample ``gt_label`` and, with
+        ``assign``, its :meth:`CoCalibration.assign` row, else its embedding ``z`` (the rows
+        keep ImageNet's unlabeled pass O(N) in memory)."""
         runner.logger.info(f'CoCalibrationHook: embedding the {desc} set ({len(dataset)})')
-        bar = ProgressBar(len(dataset)) if is_main_process() else None
-        for batch in self._loader(_PipelineView(dataset, self.pipeline)):
-            data = model.data_preprocessor(batch, False)
-            with self._autocast(data['inputs'].device):
+
+        def rows(data: dict) -> Dict[str, torch.Tensor]:
+            with bf16_autocast(data['inputs'].device, self.amp):
                 z, probs = model.embed(data['inputs'])
             z, probs = z.float(), probs.float()
-            part = dict(
-                sample_idx=data['data_samples']['sample_idx'],
-                gt_label=data['data_samples']['gt_label'])
-            if assign:
-                part.update(model.co_calibration.assign(probs, z))
-            else:
-                part['z'] = z
-            parts.append(part)
-            if bar is not None:
-                bar.update(len(z) * get_world_size())
-        if bar is not None:
-            bar.file.write('\n')
-        return self._gather(parts, len(dataset))
+            row = dict(gt_label=data['data_samples']['gt_label'])
+            row.update(model.co_calibration.assign(probs, z) if assign else dict(z=z))
+            return row
 
-    def _mixture_pairs(self, labels: np.ndarray, assigned: np.ndarray, sim: np.ndarray,
-                       num_classes: int, seed: int) -> np.ndarray:
-        """Rows (labeled index, unlabeled index, class, λ), identical on every rank: each
-        labeled sample of class c is mixed once with a random member of Ω_c (eq. 4)."""
-        rng = np.random.default_rng(seed)
-        order = np.lexsort((-sim, assigned))  # by class, nearest first
-        starts = np.searchsorted(assigned[order], np.arange(num_classes + 1))
-        rows = []
-        for c in range(num_classes):
-            members = np.flatnonzero(labels == c)
-            omega = order[starts[c]:starts[c + 1]][:self.num_nearest or len(members)]
-            if len(members) == 0 or len(omega) == 0:
-                continue
-            near = rng.choice(omega, size=len(members))
-            lam = rng.beta(self.mixture_alpha, self.mixture_alpha, size=len(members))
-            rows.append(np.stack([members, near, np.full(len(members), c), lam], axis=1))
-        return np.concatenate(rows) if rows else np.zeros((0, 4))
+        loader = inference_loader(
+            PipelineView(dataset, self.pipeline), self.batch_size, self.num_workers)
+        return embed_dataset(model.data_preprocessor, loader, rows, len(dataset))
 
     @torch.no_grad()
-    def _mixed_sums(self, model, labeled, unlabeled, pairs: np.ndarray, num_classes: int,
+    def _mixed_sums(self, model, labeled, unlabeled, pairs: np.ndarray,
                     device) -> torch.Tensor:
-        """Per-class sums (C, D) of the E_q embeddings of the mixed images (eq. 4)."""
+        """Per-class sums (C, D) of the E_q embeddings of the mixed images (eq. 4); each rank
+        embeds every world_size-th pair."""
         sums = torch.zeros_like(model.co_calibration.prototypes, device=device)
         shard = pairs[get_rank()::get_world_size()]
         if len(shard):
-            dataset = _MixturePairs(
-                _PipelineView(labeled, self.pipeline), _PipelineView(unlabeled, self.pipeline),
+            dataset = MixturePairs(
+                PipelineView(labeled, self.pipeline), PipelineView(unlabeled, self.pipeline),
                 shard)
-            loader = DataLoader(
-                dataset,
-                batch_size=self.batch_size,
-                num_workers=self.num_workers,
-                pin_memory=torch.cuda.is_available(),
-                collate_fn=default_collate)
-            for batch in loader:
-                a = model.data_preprocessor(dict(inputs=batch['a']), False)['inputs']
-                b = model.data_preprocessor(dict(inputs=batch['b']), False)['inputs']
-                lam = batch['lam'].to(a.device, a.dtype).view(-1, 1, 1, 1)
-                # Normalisation is affine, so mixing normalised pixels mixes raw pixels.
-                with self._autocast(a.device):
-                    z, _ = model.embed(lam * a + (1 - lam) * b)
+            for batch in inference_loader(dataset, self.batch_size, self.num_workers,
+                                          shard=False):
+                images = PrototypeMixture.mix(model.data_preprocessor, batch)
+                with bf16_autocast(images.device, self.amp):
+                    z, _ = model.embed(images)
                 sums.index_add_(0, batch['cls'].to(device), z.float())
         all_reduce(sums, op='sum')
         return sums
@@ -280,7 +176,6 @@ class CoCalibrationHook(Hook):
         was_training = model.training
         model.eval()
         semi = runner.train_dataloader.dataset
-        num_classes = co.num_classes
         records = co.step_records
         from_steps = self.source == 'steps' and records.complete()
 
@@ -299,11 +194,10 @@ class CoCalibrationHook(Hook):
             if records.enabled:
                 records.fill(lab_z, unl['assigned'], unl['nearest'], unl['sim_assigned'])
         if self.mixture:
-            pairs = self._mixture_pairs(labels.cpu().numpy(), unl['assigned'].cpu().numpy(),
-                                        unl['sim_assigned'].cpu().numpy(), num_classes,
-                                        self.seed + runner.iter)
-            mixed = self._mixed_sums(model, semi.labeled, semi.unlabeled, pairs, num_classes,
-                                     lab_z.device)
+            pairs = self.mixture.draw_pairs(labels.cpu().numpy(), unl['assigned'].cpu().numpy(),
+                                            unl['sim_assigned'].cpu().numpy(), co.num_classes,
+                                            self.seed + runner.iter)
+            mixed = self._mixed_sums(model, semi.labeled, semi.unlabeled, pairs, lab_z.device)
             co.update_prototypes(labels, lab_z, mixed)
         co.set_pseudo_labels(unl['assigned'])
         model.train(was_training)

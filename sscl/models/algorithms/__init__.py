@@ -1,7 +1,6 @@
-from .co_calibration import CoCalibration
-from .image_classifier import ImageClassifier
+from .co_calibration import CoCalibration, MixturePairs, PrototypeMixture, StepRecords
 from .labeled_queue import LabeledQueue
 from .sscl import SsCL
-from .step_records import StepRecords
 
-__all__ = ['CoCalibration', 'ImageClassifier', 'LabeledQueue', 'SsCL', 'StepRecords']
+__all__ = ['CoCalibration', 'LabeledQueue', 'MixturePairs', 'PrototypeMixture', 'SsCL',
+           'StepRecords']

@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from sscl.functional import mean_pairwise_cosine
 from sscl.registry import MODELS
 from sscl.utils.errors import ConfigError
+from ..classifiers import BaseClassifier
 from ..utils import forward_with_shuffle_bn
-from .base_classifier import BaseClassifier
 from .co_calibration import CoCalibration
 from .labeled_queue import LabeledQueue
 
