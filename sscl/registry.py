@@ -59,7 +59,7 @@ TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS, locations=['sscl.
 METRICS = Registry('metric', parent=MMENGINE_METRICS, locations=['sscl.evaluation'])
 EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR, locations=['sscl.evaluation'])
 
-VISBACKENDS = Registry(
-    'vis_backend', parent=MMENGINE_VISBACKENDS, locations=['sscl.visualization'])
-VISUALIZERS = Registry(
-    'visualizer', parent=MMENGINE_VISUALIZERS, locations=['sscl.visualization'])
+# sscl adds no visualiser: these children only let configs with ``default_scope = 'sscl'``
+# build mmengine's Visualizer and backends without a scope warning.
+VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS)
+VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS)

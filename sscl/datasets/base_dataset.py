@@ -10,7 +10,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from sscl.utils.errors import ConfigError, DataError, DataFileNotFoundError, ImageReadError
-from .keyed_random import KeyedItemsMixin
+from .keyed_random import SeededGetItemMixin
 
 SUBSET_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'data', 'imagenet_subsets')
 # The formats torchvision.io.decode_image reads as one RGB frame.
@@ -86,7 +86,7 @@ def read_lines(path: str, what: str) -> List[tuple]:
         return [(n, line.strip()) for n, line in enumerate(f, 1) if line.strip()]
 
 
-class BaseImageDataset(KeyedItemsMixin, BaseDataset):
+class BaseImageDataset(SeededGetItemMixin, BaseDataset):
     """Image classification reader with its labeled split applied when it is built.
 
     Subclasses implement :meth:`load_samples` returning dicts with ``img_path`` (or ``img``)

@@ -46,7 +46,7 @@ def seeded_random_state(seed: int) -> Iterator[None]:
         random.setstate(py_state)
 
 
-class KeyedItemsMixin:
+class SeededGetItemMixin:
     """Dataset mixin: an item given as :class:`KeyedIndex` is read (pipeline included) with
     the global random generators seeded by its seed, and restored afterwards; a plain index
     reads as usual."""

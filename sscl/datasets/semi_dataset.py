@@ -5,11 +5,11 @@ from mmengine.dataset import BaseDataset, ConcatDataset
 
 from sscl.registry import DATASETS
 from sscl.utils.errors import DataError
-from .keyed_random import KeyedItemsMixin
+from .keyed_random import SeededGetItemMixin
 
 
 @DATASETS.register_module()
-class SemiDataset(KeyedItemsMixin, ConcatDataset):
+class SemiDataset(SeededGetItemMixin, ConcatDataset):
     """``ConcatDataset([labeled, unlabeled])``: indices ``[0, len(labeled))`` read the labeled
     set, the following ones the unlabeled set.
 

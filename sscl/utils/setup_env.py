@@ -16,7 +16,6 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import sscl.engine  # noqa: F401
     import sscl.evaluation  # noqa: F401
     import sscl.models  # noqa: F401
-    import sscl.visualization  # noqa: F401
 
     if not init_default_scope:
         return

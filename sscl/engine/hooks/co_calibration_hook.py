@@ -133,8 +133,8 @@ class CoCalibrationHook(Hook):
     # ---- the refresh ----------------------------------------------------------------------
     def _embed(self, runner, model, dataset, desc: str, assign: bool) -> Dict[str, torch.Tensor]:
         """Embed a dataset through the test pipeline: per sample ``gt_label`` and, with
-        ``assign``, its :meth:`CoCalibration.assign` row, else its embedding ``z`` (the rows
-        keep ImageNet's unlabeled pass O(N) in memory)."""
+        ``assign``, its :meth:`CoCalibration.calibrate_and_assign` row, else its embedding
+        ``z`` (the rows keep ImageNet's unlabeled pass O(N) in memory)."""
         runner.logger.info(f'CoCalibrationHook: embedding the {desc} set ({len(dataset)})')
 
         def rows(data: dict) -> Dict[str, torch.Tensor]:
@@ -142,7 +142,7 @@ class CoCalibrationHook(Hook):
                 z, probs = model.embed(data['inputs'])
             z, probs = z.float(), probs.float()
             row = dict(gt_label=data['data_samples']['gt_label'])
-            row.update(model.co_calibration.assign(probs, z) if assign else dict(z=z))
+            row.update(model.co_calibration.calibrate_and_assign(probs, z) if assign else dict(z=z))
             return row
 
         loader = inference_loader(

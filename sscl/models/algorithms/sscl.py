@@ -207,7 +207,7 @@ class SsCL(BaseClassifier):
         if co.mode is None and not co.step_records.enabled:
             return probs, None
         z = F.normalize(self.neck(feats.detach()), dim=1)
-        return co.targets(probs, z), z
+        return co.update_window_and_calibrate(probs, z), z
 
     def _unlabeled_classes(self, sample_idx: torch.Tensor,
                            targets: Optional[torch.Tensor]) -> torch.Tensor:

@@ -16,11 +16,11 @@ class CoCalibration(nn.Module):
     """Prototypes, calibration window, offline pseudo-label table and step records, with
     the rules that read and write them.
 
-    The training step calls :meth:`targets` (calibrated pseudo labels), :meth:`record`,
-    :meth:`table_classes` and :meth:`self_paced_weight`; :class:`CoCalibrationHook` calls
-    :meth:`assign` on embedded data, then :meth:`update_prototypes` and
-    :meth:`set_pseudo_labels`. :meth:`assignment` is the one rule that gives a sample its
-    class, nearest prototype and similarity, for both.
+    The training step calls :meth:`update_window_and_calibrate` (its pseudo-label
+    targets), :meth:`record`, :meth:`table_classes` and :meth:`self_paced_weight`;
+    :class:`CoCalibrationHook` calls :meth:`calibrate_and_assign` on embedded data, then
+    :meth:`update_prototypes` and :meth:`set_pseudo_labels`. :meth:`assign_calibrated` is
+    the one rule that gives a sample its class, nearest prototype and similarity, for both.
 
     State (registered buffers: checkpoints and exact resume need no extra code):
     ``prototypes`` (C, D) and ``prototypes_ready``; ``pseudo_labels`` (N_u,), −1 until
@@ -131,7 +131,7 @@ class CoCalibration(nn.Module):
         return torch.where(self.prototypes_ready, calibrated, probs.float())
 
     @torch.no_grad()
-    def targets(self, probs: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    def update_window_and_calibrate(self, probs: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """The step's pseudo-label targets: update the window with this batch's p_s, then
         :meth:`calibrate`. Args: probs (μB, C), z (μB, D). Returns: (μB, C)."""
         if self.mode is not None:
@@ -140,7 +140,8 @@ class CoCalibration(nn.Module):
 
     # ---- assignment -------------------------------------------------------------------------
     @torch.no_grad()
-    def assignment(self, calibrated: torch.Tensor, z: torch.Tensor) -> Dict[str, torch.Tensor]:
+    def assign_calibrated(self, calibrated: torch.Tensor,
+                          z: torch.Tensor) -> Dict[str, torch.Tensor]:
         """The class of each sample and its relation to the prototypes.
 
         Args: calibrated (N, C) calibrated probabilities, z (N, D) normalised embeddings.
@@ -155,10 +156,11 @@ class CoCalibration(nn.Module):
             sim_assigned=sim.gather(1, assigned[:, None])[:, 0])
 
     @torch.no_grad()
-    def assign(self, probs: torch.Tensor, z: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """:meth:`assignment` of classifier probabilities (N, C), calibrated first (the
+    def calibrate_and_assign(self, probs: torch.Tensor,
+                             z: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """:meth:`assign_calibrated` of classifier probabilities (N, C), calibrated first (the
         offline refresh: the window is read, not updated)."""
-        return self.assignment(self.calibrate(probs, z), z)
+        return self.assign_calibrated(self.calibrate(probs, z), z)
 
     @torch.no_grad()
     def nearest(self, z: torch.Tensor) -> torch.Tensor:
@@ -172,7 +174,7 @@ class CoCalibration(nn.Module):
                embed: torch.Tensor) -> None:
         """Write one step of every rank into the step records (see :class:`StepRecords`)."""
         self.step_records.record(labeled_idx, labeled_embed, unlabeled_idx,
-                                 **self.assignment(calibrated, embed))
+                                 **self.assign_calibrated(calibrated, embed))
 
     # ---- what the contrastive loss reads ----------------------------------------------------
     def table_classes(self, sample_idx: torch.Tensor) -> torch.Tensor:

@@ -72,7 +72,7 @@ class StepRecords(nn.Module):
         Args:
             labeled_idx (B,), labeled_embed (B, D): the labeled samples' E_q embeddings.
             unlabeled_idx (μB,), assigned, nearest, sim_assigned (μB,): the unlabeled
-                samples' :meth:`CoCalibration.assignment`.
+                samples' :meth:`CoCalibration.assign_calibrated`.
         """
         # Two gathers per step: indices (< 2**24) and classes travel exactly as float32.
         labeled = torch.cat([labeled_idx[:, None].float(), labeled_embed.detach().float()], 1)

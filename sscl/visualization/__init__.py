@@ -1,1 +1,0 @@
-"""Visualisers: sscl uses mmengine's ``Visualizer`` and backends through its registries."""
