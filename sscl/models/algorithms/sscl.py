@@ -156,7 +156,7 @@ class SsCL(BaseClassifier):
         results = super().predict(inputs, data_samples)
         if self.neck is None:
             return results
-        z = F.normalize(self.neck(torch.stack([r['feat'] for r in results])), dim=1)
+        z = self._project(torch.stack([r['feat'] for r in results]))
         nearest = self.co_calibration.nearest(z)
         for r, e, p in zip(results, z, nearest):
             r.update(embed=e, proto_label=p)
@@ -171,7 +171,12 @@ class SsCL(BaseClassifier):
         Returns: z (N, D) L2-normalised, probs (N, C).
         """
         feats = self.extract_feat(inputs)
-        return F.normalize(self.neck(feats), dim=1), self.head(feats).softmax(dim=1)
+        return self._project(feats), self.head(feats).softmax(dim=1)
+
+    def _project(self, feats: torch.Tensor, neck: Optional[nn.Module] = None) -> torch.Tensor:
+        """normalise(neck(feats)): pooled features (N, F) → embeddings (N, D), by E_q's
+        neck or the given one (E_k's)."""
+        return F.normalize((self.neck if neck is None else neck)(feats), dim=1)
 
     # ---- training step ------------------------------------------------------------------
     @torch.no_grad()
@@ -186,8 +191,8 @@ class SsCL(BaseClassifier):
         """k = normalise(E_k(x)) (N, D), with shuffle-BN across ranks when enabled."""
 
         def key_encoder(imgs: torch.Tensor) -> torch.Tensor:
-            feats = self.momentum_encoder['backbone'](imgs)[-1].mean(dim=(2, 3))
-            return F.normalize(self.momentum_encoder['neck'](feats), dim=1)
+            feats = self.pool(self.momentum_encoder['backbone'](imgs))
+            return self._project(feats, self.momentum_encoder['neck'])
 
         if self.shuffle_bn:
             return forward_with_shuffle_bn(key_encoder, x, self.shuffle_generator)
@@ -206,7 +211,7 @@ class SsCL(BaseClassifier):
         co = self.co_calibration
         if co.mode is None and not co.step_records.enabled:
             return probs, None
-        z = F.normalize(self.neck(feats.detach()), dim=1)
+        z = self._project(feats.detach())
         return co.update_window_and_calibrate(probs, z), z
 
     def _unlabeled_classes(self, sample_idx: torch.Tensor,
@@ -264,51 +269,72 @@ class SsCL(BaseClassifier):
             queued keys: 1 when the contrastive embedding has collapsed), all tensors:
             nothing here syncs with the host.
         """
-        x, weak, strong = inputs['labeled'], inputs['weak'], inputs['strong']
-        labels = data_samples['labeled']['gt_label']
-        unlabeled = data_samples['unlabeled']
-        b, n_u = x.size(0), weak.size(0)
-
-        joint = self.loss_pl is not None and self.joint_forward
-        feats = self.extract_feat(torch.cat([x, weak, strong] if joint else [x, strong]))
-        logits = self.head(feats)
-        if joint:  # the weak view's rows leave the graph: they only make targets
-            weak_logits, weak_feats = logits[b:b + n_u], feats[b:b + n_u]
-            feats = torch.cat([feats[:b], feats[b + n_u:]])
-            logits = torch.cat([logits[:b], logits[b + n_u:]])
-        losses = dict(loss_sup=self.head.loss_module(logits[:b], labels))  # eq. 1
-
+        labeled, unlabeled = data_samples['labeled'], data_samples['unlabeled']
+        labels, b = labeled['gt_label'], labeled['gt_label'].size(0)
+        feats, logits, weak = self._features(inputs)
+        losses = dict(loss_sup=self.head.loss_from_logits(logits[:b], labels))  # eq. 1
+        targets = z_weak = None
         if self.loss_pl is not None:  # eq. 2
-            if not joint:
-                with torch.no_grad():
-                    weak_feats = self.extract_feat(weak)
-                    weak_logits = self.head(weak_feats)
-            targets, z_weak = self._pseudo_label_targets(weak_logits, weak_feats)
-            losses['loss_pl'], mask = self.loss_pl(logits[b:], targets)
-            losses.update(self._pseudo_label_stats(targets, mask, unlabeled['gt_label']))
-
+            targets, z_weak = self._pseudo_label_targets(*weak)
+            losses.update(self._pseudo_label_loss(logits[b:], targets, unlabeled['gt_label']))
         # The labeled set has one (weak) view per sample: its queries and keys both come
         # from it; unlabeled queries are strong views, their keys the weak views.
-        q = F.normalize(self.neck(feats), dim=1) if self.loss_ctr is not None else None
-        if self.co_calibration.step_records.enabled:
-            z_lab = q[:b] if q is not None else F.normalize(self.neck(feats[:b]), dim=1)
-            self.co_calibration.record(data_samples['labeled']['sample_idx'], z_lab,
-                                       unlabeled['sample_idx'], targets, z_weak)
-
+        q = self._project(feats) if self.loss_ctr is not None else None
+        if self.co_calibration.step_records.enabled:  # with loss_pl: see init_step_records
+            z_lab = q[:b] if q is not None else self._project(feats[:b])
+            self.co_calibration.record(labeled['sample_idx'], z_lab, unlabeled['sample_idx'],
+                                       targets, z_weak)
         if self.loss_ctr is not None:  # eq. 5
-            with torch.no_grad():
-                # MoCo's order: update E_k, then encode keys (the paper lists the update after
-                # the loss; across iterations the two orders differ only by one step).
-                self._momentum_update()
-                k = self._encode_keys(torch.cat([x, weak]))
-            no_class = torch.full_like(unlabeled['sample_idx'], -1)
-            assigned = self._unlabeled_classes(unlabeled['sample_idx'],
-                                               targets if self.loss_pl is not None else None)
-            losses['loss_ctr'] = self._contrastive_loss(q, k, torch.cat([labels, assigned]))
-            # Keys enter the queue with ground truth (labeled) or −1 (unlabeled).
-            self.queue.enqueue(k, torch.cat([labels, no_class]))
-            losses['key_mean_cos'] = mean_pairwise_cosine(self.queue.queue)
+            k = self._keys(torch.cat([inputs['labeled'], inputs['weak']]))
+            classes = self._unlabeled_classes(unlabeled['sample_idx'], targets)
+            losses['loss_ctr'] = self._contrastive_loss(q, k, torch.cat([labels, classes]))
+            losses['key_mean_cos'] = self._update_queue(k, labels, unlabeled['sample_idx'])
         return losses
+
+    def _features(
+        self, inputs: Dict[str, torch.Tensor]
+    ) -> Tuple[torch.Tensor, torch.Tensor, Optional[Tuple[torch.Tensor, torch.Tensor]]]:
+        """E_q's pooled features (B + μB, F) and classifier logits (B + μB, C) of the labeled
+        and strong views, and the weak view's ``(logits, feats)`` that only make targets
+        (no gradient reaches the model through them; None without ``loss_pl``)."""
+        x, weak, strong = inputs['labeled'], inputs['weak'], inputs['strong']
+        if self.loss_pl is not None and self.joint_forward:
+            b, n_u = x.size(0), weak.size(0)
+            feats = self.extract_feat(torch.cat([x, weak, strong]))
+            logits = self.head(feats)
+            weak_out = logits[b:b + n_u], feats[b:b + n_u]
+            return (torch.cat([feats[:b], feats[b + n_u:]]),
+                    torch.cat([logits[:b], logits[b + n_u:]]), weak_out)
+        feats = self.extract_feat(torch.cat([x, strong]))
+        logits = self.head(feats)
+        if self.loss_pl is None:
+            return feats, logits, None
+        with torch.no_grad():
+            weak_feats = self.extract_feat(weak)
+            return feats, logits, (self.head(weak_feats), weak_feats)
+
+    def _pseudo_label_loss(self, strong_logits: torch.Tensor, targets: torch.Tensor,
+                           gt: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """L_pl (eq. 2) of the strong view's logits (μB, C) against the targets (μB, C), with
+        its logged mask rate and accuracy (``gt`` (μB,) the unlabeled ground truth, −1 when
+        unknown)."""
+        loss, mask = self.loss_pl(strong_logits, targets)
+        return dict(loss_pl=loss, **self._pseudo_label_stats(targets, mask, gt))
+
+    @torch.no_grad()
+    def _keys(self, x: torch.Tensor) -> torch.Tensor:
+        """Keys (N, D) of the labeled and weak views. MoCo's order: update E_k, then encode
+        (the paper lists the update after the loss; across iterations the two orders differ
+        only by one step)."""
+        self._momentum_update()
+        return self._encode_keys(x)
+
+    def _update_queue(self, k: torch.Tensor, labels: torch.Tensor,
+                      unlabeled_idx: torch.Tensor) -> torch.Tensor:
+        """Enqueue the keys (B + μB, D) with ground truth (labeled) or −1 (unlabeled); returns
+        ``key_mean_cos``, the queue's mean pairwise cosine (1 when collapsed)."""
+        self.queue.enqueue(k, torch.cat([labels, torch.full_like(unlabeled_idx, -1)]))
+        return mean_pairwise_cosine(self.queue.queue)
 
     @staticmethod
     @torch.no_grad()

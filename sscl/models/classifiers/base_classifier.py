@@ -1,5 +1,5 @@
 """Shared pieces of the classifiers: pooled features and per-sample predictions."""
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmengine.model import BaseModel
@@ -32,9 +32,14 @@ class BaseClassifier(BaseModel):
             # in-place initialisation and checkpoint loading keep it.
             self.backbone.to(memory_format=torch.channels_last)
 
+    @staticmethod
+    def pool(feature_maps: Tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """Global average pool of a backbone's last map (N, C, H, W) → (N, C)."""
+        return feature_maps[-1].mean(dim=(2, 3))
+
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         """Args: inputs (N, 3, H, W). Returns: globally average-pooled last map (N, C)."""
-        return self.backbone(inputs)[-1].mean(dim=(2, 3))
+        return self.pool(self.backbone(inputs))
 
     def predict(self, inputs: torch.Tensor, data_samples: Dict[str, torch.Tensor]) -> List[dict]:
         """Class probabilities and pooled features of an evaluation batch, one dict per sample.

@@ -35,7 +35,11 @@ class LinearClsHead(BaseModule):
 
     def loss(self, feats: torch.Tensor, gt_label: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Args: feats (N, in), gt_label (N,). Returns: ``{'loss': scalar}``."""
-        return dict(loss=self.loss_module(self(feats), gt_label))
+        return dict(loss=self.loss_from_logits(self(feats), gt_label))
+
+    def loss_from_logits(self, logits: torch.Tensor, gt_label: torch.Tensor) -> torch.Tensor:
+        """The supervised loss (eq. 1) of logits (N, C) already computed. Returns: scalar."""
+        return self.loss_module(logits, gt_label)
 
     def predict(self, feats: torch.Tensor) -> torch.Tensor:
         """Args: feats (N, in). Returns: class probabilities (N, C)."""
