@@ -36,3 +36,14 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)
+
+# The paper's representation diagnostics for models with an embedding (SsCL), which
+# tools/test.py then reports: Table 4's intra-class similarity of the contrastive embedding,
+# and Table 5's classifier vs nearest-prototype accuracies with the overlap of their correct
+# sets. A variable, since a recipe's test_evaluator replaces its dataset's: SsCL recipes set
+# test_evaluator = {{_base_.sscl_test_evaluator}}.
+sscl_test_evaluator = [
+    dict(type='Accuracy', topk=(1, 5)),
+    dict(type='IntraClassSimilarity', feature_key='embed'),
+    dict(type='PseudoLabelDiagnostics'),
+]

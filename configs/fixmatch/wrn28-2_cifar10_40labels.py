@@ -1,13 +1,7 @@
-# FixMatch baseline, CIFAR-10 with 40 labels: SsCL's components without the contrastive
-# branch and without co-calibration.
-_base_ = [
-    '../_base_/models/sscl_wrn28-2.py',
-    '../_base_/datasets/cifar10_semi.py',
-    '../_base_/schedules/cifar10_sgd_cosine_200e.py',
-    '../_base_/default_runtime.py',
-]
+# FixMatch baseline, CIFAR-10 with 40 labels: SsCL's recipe without the contrastive branch
+# and without co-calibration.
+_base_ = '../sscl/wrn28-2_cifar10_40labels.py'
 
-split_seed = 0
 model = dict(neck=None, loss_ctr=None, calibration=dict(mode=None))
-train_dataloader = dict(dataset=dict(labeled=dict(num_per_class=4, split_seed=split_seed)))
-default_hooks = dict(checkpoint=dict(interval=5, max_keep_ckpts=3))
+# mmengine replaces lists on inheritance: restated without the refresh.
+custom_hooks = [{{_base_.ema_hook}}]

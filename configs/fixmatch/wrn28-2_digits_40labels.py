@@ -1,15 +1,9 @@
-# FixMatch baseline on the digits demo: SsCL without the contrastive branch and without
-# co-calibration (lambda_ctr = 0), same data, schedule and EMA as the SsCL demo.
-_base_ = [
-    '../_base_/models/sscl_wrn28-2.py',
-    '../_base_/datasets/digits_40labels.py',
-    '../_base_/schedules/digits_40labels_30e.py',
-    '../_base_/default_runtime.py',
-]
+# FixMatch baseline on the digits demo: the SsCL demo without the contrastive branch and
+# without co-calibration (lambda_ctr = 0), same data, schedule and EMA.
+_base_ = '../sscl/wrn28-2_digits_40labels.py'
 
-model = dict(
-    backbone=dict(bn_momentum=0.1),
-    neck=None,
-    loss_ctr=None,
-    calibration=dict(mode=None))
-default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=10, max_keep_ckpts=1))
+model = dict(neck=None, loss_ctr=None, calibration=dict(mode=None))
+# mmengine replaces lists on inheritance: restated without the refresh and the embedding
+# metrics of SsCL.
+custom_hooks = [{{_base_.ema_hook}}]
+test_evaluator = [{{_base_.val_evaluator}}]

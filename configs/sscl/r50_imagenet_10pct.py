@@ -15,23 +15,6 @@ model = dict(
 train_dataloader = dict(dataset=dict(labeled=dict(labeled_list='10percent')))
 
 default_hooks = dict(checkpoint=dict(interval=5, max_keep_ckpts=3))
-custom_hooks = [
-    dict(type='EMAHook', momentum=0.001, priority='ABOVE_NORMAL'),
-    # Prototypes, pseudo-label table and prototype mixture refreshed every 5 epochs.
-    dict(
-        type='CoCalibrationHook',
-        pipeline={{_base_.test_pipeline}},
-        interval=5,
-        batch_size=256,
-        num_workers=8,
-        mixture=True,
-        mixture_alpha=1.0),
-]
-# tools/test.py also reports the representation diagnostics of the paper: Table 4's
-# intra-class similarity of the contrastive embedding, and Table 5's classifier vs
-# nearest-prototype accuracies with the overlap of their correct sets.
-test_evaluator = [
-    dict(type='Accuracy', topk=(1, 5)),
-    dict(type='IntraClassSimilarity', feature_key='embed'),
-    dict(type='PseudoLabelDiagnostics'),
-]
+# EMA weights for evaluation; co-calibration refreshed every 5 epochs.
+custom_hooks = [{{_base_.ema_hook}}, {{_base_.co_calibration_hook}}]
+test_evaluator = {{_base_.sscl_test_evaluator}}

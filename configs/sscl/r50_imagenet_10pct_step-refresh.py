@@ -8,15 +8,14 @@
 # r50_imagenet_10pct_gpu-aug.py by inheriting from that config instead.
 _base_ = './r50_imagenet_10pct.py'
 
+# mmengine replaces a list on inheritance, and a base's dict cannot be updated inside one:
+# the base's custom_hooks are restated to change the refresh's source.
 custom_hooks = [
-    dict(type='EMAHook', momentum=0.001, priority='ABOVE_NORMAL'),
+    {{_base_.ema_hook}},
     dict(
         type='CoCalibrationHook',
         pipeline={{_base_.test_pipeline}},
-        interval=5,
         batch_size=256,
         num_workers=8,
-        mixture=True,
-        mixture_alpha=1.0,
         source='steps'),
 ]

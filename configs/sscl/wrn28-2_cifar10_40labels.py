@@ -13,14 +13,4 @@ train_dataloader = dict(
     dataset=dict(labeled=dict(num_per_class=4, split_seed=split_seed)))
 
 default_hooks = dict(checkpoint=dict(interval=5, max_keep_ckpts=3))
-custom_hooks = [
-    dict(type='EMAHook', momentum=0.001, priority='ABOVE_NORMAL'),
-    dict(
-        type='CoCalibrationHook',
-        pipeline={{_base_.test_pipeline}},
-        interval=5,
-        batch_size=512,
-        num_workers=4,
-        mixture=True,
-        mixture_alpha=1.0),
-]
+custom_hooks = [{{_base_.ema_hook}}, {{_base_.co_calibration_hook}}]

@@ -4,11 +4,10 @@ _base_ = [
     '../_base_/models/wrn28-2.py',
     '../_base_/datasets/digits16_semi.py',
     '../_base_/schedules/digits16_20e.py',
-    '../_base_/default_runtime.py',
+    '../_base_/digits_runtime.py',
 ]
 
 model = dict(backbone=dict(bn_momentum=0.1))
 # The classifier never reads the unlabeled images: load them without augmenting them.
 train_dataloader = dict(
     dataset=dict(unlabeled=dict(pipeline={{_base_.unlabeled_unused_pipeline}})))
-default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=10, max_keep_ckpts=1))

@@ -61,3 +61,7 @@ val_dataloader = dict(
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
+# SsCL's co-calibration refresh, for the SsCL recipes' custom_hooks: both sets read through
+# the test pipeline (every 5 epochs, with the prototype mixture: the hook's defaults).
+co_calibration_hook = dict(
+    type='CoCalibrationHook', pipeline=test_pipeline, batch_size=512, num_workers=4)

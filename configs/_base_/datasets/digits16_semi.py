@@ -28,3 +28,4 @@ train_dataloader = dict(
         unlabeled=dict(pipeline=unlabeled_pipeline)))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+co_calibration_hook = dict(pipeline=test_pipeline)

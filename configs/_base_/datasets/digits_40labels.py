@@ -54,3 +54,7 @@ train_dataloader = dict(
             data_root={{_base_.data_root}},
             data_prefix='train',
             pipeline=unlabeled_pipeline)))
+# SsCL's co-calibration refresh, for the SsCL recipes' custom_hooks: both sets read through
+# the test pipeline (every 5 epochs, with the prototype mixture: the hook's defaults).
+co_calibration_hook = dict(
+    type='CoCalibrationHook', pipeline={{_base_.test_pipeline}}, batch_size=256, num_workers=0)

@@ -11,5 +11,6 @@ param_scheduler = [
 # Resumes mid-epoch checkpoints exactly (mmengine's loop restarts the epoch's data).
 train_cfg = dict(
     type='ResumableEpochBasedTrainLoop', max_epochs=max_epochs, val_interval=5)
-custom_hooks = [dict(type='EMAHook', momentum=0.001, priority='ABOVE_NORMAL')]
+ema_hook = dict(type='EMAHook', momentum=0.001, priority='ABOVE_NORMAL')
+custom_hooks = [ema_hook]
 auto_scale_lr = dict(base_batch_size=64 * 5, enable=False)

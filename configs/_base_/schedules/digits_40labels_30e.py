@@ -18,5 +18,6 @@ param_scheduler = [
 train_cfg = dict(
     type='ResumableEpochBasedTrainLoop', max_epochs=max_epochs, val_interval=5)
 # EMA weights for evaluation (FixMatch uses 0.999; this short run needs a faster average).
-custom_hooks = [dict(type='EMAHook', momentum=0.01, priority='ABOVE_NORMAL')]
+ema_hook = dict(type='EMAHook', momentum=0.01, priority='ABOVE_NORMAL')
+custom_hooks = [ema_hook]
 auto_scale_lr = dict(base_batch_size=80, enable=False)
