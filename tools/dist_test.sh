@@ -1,25 +1,6 @@
 #!/usr/bin/env bash
 # Distributed evaluation with torchrun:
 #   tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py options]
-# Multi-node: set NNODES, NODE_RANK, MASTER_ADDR and PORT on every node.
+# Multi-node: set NNODES, NODE_RANK, MASTER_ADDR and PORT on every node (see dist_train.sh).
 set -e
-CONFIG=$1
-CHECKPOINT=$2
-GPUS=$3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-
-PYTHONPATH="${ROOT}:${PYTHONPATH}" \
-python -m torch.distributed.run \
-    --nnodes="${NNODES}" \
-    --node_rank="${NODE_RANK}" \
-    --master_addr="${MASTER_ADDR}" \
-    --nproc_per_node="${GPUS}" \
-    --master_port="${PORT}" \
-    "${ROOT}/tools/test.py" \
-    "${CONFIG}" \
-    "${CHECKPOINT}" \
-    --launcher pytorch "${@:4}"
+SSCL_TOOL=test.py exec "$(dirname "$0")/dist_train.sh" "$1" "$3" "$2" "${@:4}"

@@ -3,6 +3,7 @@
 #   tools/dist_train.sh CONFIG GPUS [train.py options]
 # Multi-node: set NNODES, NODE_RANK, MASTER_ADDR and PORT on every node.
 # Without GPUs, each of the GPUS processes runs on the CPU with the gloo backend.
+# SSCL_TOOL names another tool to launch the same way (tools/dist_test.sh sets test.py).
 set -e
 CONFIG=$1
 GPUS=$2
@@ -19,6 +20,6 @@ python -m torch.distributed.run \
     --master_addr="${MASTER_ADDR}" \
     --nproc_per_node="${GPUS}" \
     --master_port="${PORT}" \
-    "${ROOT}/tools/train.py" \
+    "${ROOT}/tools/${SSCL_TOOL:-train.py}" \
     "${CONFIG}" \
     --launcher pytorch "${@:3}"

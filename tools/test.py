@@ -1,8 +1,7 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [options]``."""
 import argparse
-import os
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.dist import is_main_process
 from mmengine.fileio import dump
 from mmengine.hooks import Hook
@@ -11,8 +10,8 @@ from mmengine.runner import Runner
 
 from sscl.utils import (allow_pickle, close_distributed, init_cpu_distributed, register_all_modules,
                         trained_weights)
-from sscl.utils.cli import (add_allow_pickle_argument, check_top_level_keys, default_work_dir,
-                            exit_on_user_error, load_config, merge_overrides)
+from sscl.utils.cli import (add_runner_arguments, exit_on_user_error, load_config,
+                            parse_runner_args, setup_config)
 
 
 class UseTrainedWeights(Hook):
@@ -38,7 +37,6 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Evaluate a checkpoint with sscl')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='the dir to save the evaluation logs')
     parser.add_argument(
         '--weights',
         choices=['ema', 'trained'],
@@ -48,21 +46,8 @@ def parse_args() -> argparse.Namespace:
         'beside the average')
     parser.add_argument(
         '--out', help='dump the metrics to this file (.json/.yaml/.pkl by its suffix)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value pairs')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    add_allow_pickle_argument(parser)
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_arguments(parser)
+    return parse_runner_args(parser)
 
 
 def main() -> None:
@@ -76,13 +61,7 @@ def main() -> None:
 
 def test(cfg: Config, args: argparse.Namespace) -> None:
     """Evaluate ``args.checkpoint`` with the config's test loop; rank 0 writes ``--out``."""
-    cfg.launcher = args.launcher
-    merge_overrides(cfg, args.cfg_options, args.config)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = default_work_dir(args.config)
-    check_top_level_keys(cfg, args.config)
+    setup_config(cfg, args)
     cfg.load_from = args.checkpoint
     init_cpu_distributed(cfg.launcher)
     runner = Runner.from_cfg(cfg)

@@ -1,22 +1,19 @@
 """Train a model from a config: ``python tools/train.py CONFIG [options]``."""
 import argparse
-import os
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 from sscl.utils import (ConfigError, allow_pickle, close_distributed, init_cpu_distributed,
                         register_all_modules)
-from sscl.utils.cli import (add_allow_pickle_argument, check_semi_batch, check_top_level_keys,
-                            default_work_dir, exit_on_user_error, load_config,
-                            merge_overrides)
+from sscl.utils.cli import (add_runner_arguments, check_semi_batch, exit_on_user_error, load_config,
+                            parse_runner_args, setup_config)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a model with sscl')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and checkpoints')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -33,34 +30,13 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help='scale the learning rate linearly with the total batch size '
         '(the config\'s auto_scale_lr.base_batch_size is the reference)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value pairs, e.g. '
-        'train_dataloader.batch_size=16 model.num_positives=0')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    add_allow_pickle_argument(parser)
-    # torchrun passes --local-rank (torch >= 2.0) or --local_rank
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_arguments(parser)
+    return parse_runner_args(parser)
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command-line options to the config."""
-    cfg.launcher = args.launcher
-    merge_overrides(cfg, args.cfg_options, args.config)
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = default_work_dir(args.config)
+    setup_config(cfg, args)
 
     if args.amp:
         if not torch.cuda.is_available():
@@ -94,7 +70,6 @@ def main() -> None:
     with exit_on_user_error('train.py'):
         allow_pickle(args.allow_pickle)
         cfg = merge_args(load_config(args.config), args)
-        check_top_level_keys(cfg, args.config)
         check_semi_batch(cfg)
         init_cpu_distributed(cfg.launcher)
         Runner.from_cfg(cfg).train()

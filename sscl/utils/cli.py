@@ -2,13 +2,14 @@
 import argparse
 import copy
 import difflib
+import os
 import os.path as osp
 import re
 import sys
 from contextlib import contextmanager
 from typing import Iterator, List, Optional
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 from .errors import ConfigError, SsclError
 
@@ -31,6 +32,47 @@ def add_allow_pickle_argument(parser: argparse.ArgumentParser) -> None:
         action='store_true',
         help='let checkpoints run pickled code when loaded (only for files you trust); by '
         'default they are read with torch.load(weights_only=True)')
+
+
+def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options ``tools/train.py`` and ``tools/test.py`` share: ``--work-dir``,
+    ``--cfg-options``, ``--launcher``, ``--allow-pickle`` and torchrun's ``--local-rank``."""
+    parser.add_argument('--work-dir', help='the dir to save logs (and checkpoints)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value pairs, e.g. '
+        'train_dataloader.batch_size=16 model.num_positives=0')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    add_allow_pickle_argument(parser)
+    # torchrun passes --local-rank (torch >= 2.0) or --local_rank
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_runner_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse, and export ``--local-rank`` as ``LOCAL_RANK`` for mmengine (unless set)."""
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def setup_config(cfg: Config, args: argparse.Namespace) -> Config:
+    """The setup ``tools/train.py`` and ``tools/test.py`` share: the launcher,
+    ``--cfg-options``, the work dir (``--work-dir``, else the config's, else
+    :func:`default_work_dir`) and the check of the top-level keys."""
+    cfg.launcher = args.launcher
+    merge_overrides(cfg, args.cfg_options, args.config)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = default_work_dir(args.config)
+    check_top_level_keys(cfg, args.config)
+    return cfg
 
 
 def load_config(path: str) -> Config:
