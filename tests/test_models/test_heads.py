@@ -25,3 +25,14 @@ def test_linear_cls_head_builds_its_loss_from_config():
     feats, labels = torch.randn(2, 4), torch.tensor([0, 2])
     expected = 0.5 * F.cross_entropy(head(feats), labels)
     assert head.loss(feats, labels)['loss'].item() == pytest.approx(expected.item())
+
+
+def test_loss_from_logits_applies_the_configured_loss_to_given_logits():
+    head = LinearClsHead(
+        num_classes=3, in_channels=4, loss=dict(type='CrossEntropyLoss', loss_weight=0.5))
+    logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    labels = torch.tensor([0, 1])
+    # by hand: 0.5 * mean(-log softmax) = 0.5 * (log(2 + e^2) - 2 + log(2 + e) - 0) / 2
+    e = torch.tensor(1.0).exp()
+    expected = 0.5 * ((2 + e**2).log() - 2 + (2 + e).log()) / 2
+    assert head.loss_from_logits(logits, labels).item() == pytest.approx(expected.item())
