@@ -39,28 +39,41 @@ FIXED_PAIRS = torch.tensor(
     dtype=torch.float64).numpy()
 
 
-def refresh_state(root, out_file=None, mixture=True, source='offline'):
+def tiny_sscl(**kwargs):
+    """SsCL on WRN-10-1 for 3 classes, embedding 8, for 8×8 images of mean 128, std 64."""
     register_all_modules()
     torch.manual_seed(0)
-    model = MODELS.build(
-        dict(
-            type='SsCL',
-            backbone=dict(type='WideResNet', depth=10, widen_factor=1, bn_momentum=0.1),
-            neck=dict(type='MoCoV2Neck', in_channels=64, hid_channels=16, out_channels=8),
-            head=dict(type='LinearClsHead', num_classes=3, in_channels=64),
-            num_classes=3,
-            feat_dim=8,
-            queue_len=8,
-            data_preprocessor=dict(type='SsclDataPreprocessor', mean=(128, ) * 3, std=(64, ) * 3)))
+    cfg = dict(
+        type='SsCL',
+        backbone=dict(type='WideResNet', depth=10, widen_factor=1, bn_momentum=0.1),
+        neck=dict(type='MoCoV2Neck', in_channels=64, hid_channels=16, out_channels=8),
+        head=dict(type='LinearClsHead', num_classes=3, in_channels=64),
+        num_classes=3,
+        feat_dim=8,
+        queue_len=8,
+        data_preprocessor=dict(type='SsclDataPreprocessor', mean=(128, ) * 3, std=(64, ) * 3))
+    cfg.update(kwargs)
+    return MODELS.build(cfg)
+
+
+def training_runner(model, root):
+    """A stand-in for a training Runner at iteration 10 on :func:`make_folder`'s 21 images
+    (2 labeled per class)."""
     folder = dict(type='ImageFolder', data_root=root, data_prefix='train', pipeline=PIPE)
     semi = SemiDataset(labeled=dict(folder, num_per_class=2), unlabeled=folder)
-    runner = SimpleNamespace(
+    return SimpleNamespace(
         model=model,
         train_dataloader=SimpleNamespace(dataset=semi),
         iter=10,
         _train_loop=_BuiltLoop.__new__(_BuiltLoop),  # Runner.train() has built its loop
         logger=MMLogger.get_instance('test_hook'),
         message_hub=MessageHub.get_instance('hook'))
+
+
+def refresh_state(root, out_file=None, mixture=True, source='offline'):
+    model = tiny_sscl()
+    runner = training_runner(model, root)
+    semi = runner.train_dataloader.dataset
     hook = CoCalibrationHook(
         pipeline=PIPE, batch_size=4, num_workers=0, mixture=mixture, source=source)
     hook.before_run(runner)

@@ -1,28 +1,21 @@
 """Golden figures of SsCL, compared exactly: a co-calibration refresh (prototypes, table,
-step records), the losses of a few training steps, the state-dict layout of the digits
-model, and a checkpoint whose resumed run logs the losses of the run that wrote it.
+step records), the losses of a few training steps, and the state-dict layout of the digits
+model (the checkpoint's golden is tests/test_tools/test_golden_checkpoint.py).
 
 They pin behaviour across refactors: code that only moves keeps them bit for bit. A change
 meant to alter them rewrites them (``SSCL_WRITE_GOLDENS=1 python -m pytest
-tests/test_tools/test_goldens.py``) in a commit of its own that says why.
+tests/test_engine/test_goldens.py tests/test_tools/test_golden_checkpoint.py``) in a commit
+of its own that says why.
 """
 import json
 import os
 import os.path as osp
-import shutil
-from types import SimpleNamespace
 
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.logging import MessageHub, MMLogger
-from mmengine.runner import BaseLoop
-from synthetic_data import digits_like
-from test_resume import logged_iters, write_config
-from tool_runs import run_train
-from torchvision.io import write_png
+from test_co_calibration_hook import PIPE, make_folder, tiny_sscl, training_runner
 
-from sscl.datasets import SemiDataset
 from sscl.engine.hooks import CoCalibrationHook
 from sscl.registry import MODELS
 from sscl.utils import register_all_modules
@@ -30,7 +23,6 @@ from sscl.utils import register_all_modules
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GOLDENS = osp.join(ROOT, 'tests', 'data', 'goldens')
 WRITE = os.environ.get('SSCL_WRITE_GOLDENS') == '1'
-PIPE = [dict(type='LoadImage'), dict(type='PackInputs')]
 
 
 @pytest.fixture(autouse=True)
@@ -55,51 +47,17 @@ def check_or_write(name: str, value: dict) -> None:
         assert torch.equal(value[key], tensor), key
 
 
-class _BuiltLoop(BaseLoop):
-
-    def run(self):
-        pass
-
-
-def make_folder(root):
-    """21 images of 3 classes, 8×8, class c brighter by 90 c."""
-    g = torch.Generator().manual_seed(0)
-    for c in range(3):
-        os.makedirs(osp.join(root, 'train', str(c)), exist_ok=True)
-        for i in range(7):
-            img = (torch.rand(3, 8, 8, generator=g) * 60 + 90 * c).to(torch.uint8)
-            write_png(img, osp.join(root, 'train', str(c), f'{i}.png'))
-
-
 def build_tiny(**kwargs):
-    """SsCL on WRN-10-1 for 3 classes, embedding 8, queue 16."""
-    register_all_modules()
-    torch.manual_seed(0)
-    cfg = dict(
-        type='SsCL',
-        backbone=dict(type='WideResNet', depth=10, widen_factor=1, bn_momentum=0.1),
-        neck=dict(type='MoCoV2Neck', in_channels=64, hid_channels=16, out_channels=8),
-        head=dict(type='LinearClsHead', num_classes=3, in_channels=64),
-        num_classes=3,
-        feat_dim=8,
+    """:func:`tiny_sscl` with a queue of 16 and a pseudo-label loss that every label passes."""
+    return tiny_sscl(
         queue_len=16,
         loss_pl=dict(type='PseudoLabelCrossEntropyLoss', threshold=0.0, loss_weight=1.0),
-        data_preprocessor=dict(type='SsclDataPreprocessor', mean=(128, ) * 3, std=(64, ) * 3))
-    cfg.update(kwargs)
-    return MODELS.build(cfg)
+        **kwargs)
 
 
 def refreshed(root, model, **hook_args):
     """The model after the hook's first refresh (at iteration 10) on the folder of 21."""
-    folder = dict(type='ImageFolder', data_root=root, data_prefix='train', pipeline=PIPE)
-    semi = SemiDataset(labeled=dict(folder, num_per_class=2), unlabeled=folder)
-    runner = SimpleNamespace(
-        model=model,
-        train_dataloader=SimpleNamespace(dataset=semi),
-        iter=10,
-        _train_loop=_BuiltLoop.__new__(_BuiltLoop),  # Runner.train() has built its loop
-        logger=MMLogger.get_instance('test_goldens'),
-        message_hub=MessageHub.get_instance('test_goldens'))
+    runner = training_runner(model, root)
     hook = CoCalibrationHook(pipeline=PIPE, batch_size=4, num_workers=0, **hook_args)
     hook.before_run(runner)
     hook.before_train(runner)
@@ -194,48 +152,3 @@ def test_state_dict_manifest():
         return
     with open(path) as f:
         assert manifest == json.load(f)
-
-
-def tiny_config(path, data, max_epochs=2):
-    """The digits SsCL recipe (resume tests' shrink) on :class:`GoldenTinyNet`: 4
-    iterations per epoch, a refresh and a checkpoint every 4."""
-    write_config(path, data, max_epochs=max_epochs, ckpt_interval=4)
-    cfg = Config.fromfile(str(path))
-    cfg.model.backbone = dict(type='GoldenTinyNet', channels=16)
-    cfg.model.neck.update(in_channels=16, hid_channels=16, out_channels=8)
-    cfg.model.head.in_channels = 16
-    cfg.model.feat_dim = 8
-    cfg.custom_imports.imports.append('tiny_backbone')
-    cfg.default_hooks.checkpoint.max_keep_ckpts = 2
-    cfg.dump(str(path))
-    return str(path)
-
-
-@pytest.fixture(scope='module')
-def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp('digits')
-    digits_like(str(root), per_class=4)
-    return str(root)
-
-
-def test_committed_checkpoint_resumes_to_the_golden_losses(data, tmp_path):
-    """The checkpoint of iteration 4, written when the goldens were, loads and resumes:
-    iterations 5 to 8 log the losses of the run that wrote it, bit for bit."""
-    ckpt = osp.join(GOLDENS, 'tiny_sscl_iter_4.pth')
-    losses = osp.join(GOLDENS, 'tiny_sscl_losses.json')
-    config = tiny_config(tmp_path / 'cfg.py', data)
-    if WRITE:
-        result = run_train(config, tmp_path / 'straight')
-        assert result.returncode == 0, result.stderr[-3000:]
-        shutil.copy(tmp_path / 'straight' / 'iter_4.pth', ckpt)
-        with open(losses, 'w') as f:
-            json.dump(logged_iters(tmp_path / 'straight'), f, indent=1)
-        return
-    result = run_train(config, tmp_path / 'resumed', '--resume', ckpt)
-    assert result.returncode == 0, result.stderr[-3000:]
-    with open(losses) as f:
-        golden = {int(k): v for k, v in json.load(f).items()}
-    resumed = logged_iters(tmp_path / 'resumed')
-    assert sorted(resumed) == [5, 6, 7, 8]
-    for it in resumed:
-        assert resumed[it] == golden[it], it
