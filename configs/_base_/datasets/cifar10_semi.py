@@ -31,6 +31,9 @@ unlabeled_pipeline = [
 ]
 test_pipeline = [dict(type='LoadImage'), dict(type='PackInputs')]
 
+# The semi-supervised loader of digits_40labels.py and imagenet_semi.py, restated with this
+# dataset's values: each of these bases has another parent (or none) that defines
+# train_dataloader, and an mmengine base cannot be parametrised.
 train_dataloader = dict(
     batch_size=labeled_batch_size + unlabeled_batch_size,
     num_workers=8,
