@@ -58,8 +58,7 @@ def test_class_bodies_fit_the_limit():
 
 
 def test_algorithm_methods_fit_the_limit():
-    assert not oversized('sscl/models/algorithms/**/*.py', FUNCTIONS,
-                         MAX_ALGORITHM_METHOD_LINES)
+    assert not oversized('sscl/models/algorithms/**/*.py', FUNCTIONS, MAX_ALGORITHM_METHOD_LINES)
 
 
 def test_the_count_leaves_out_docstrings_signatures_and_blank_lines():

@@ -75,8 +75,7 @@ def test_co_calibration_state_does_not_import_sscl():
 
 
 def test_engine_utilities_import_neither_hooks_nor_models():
-    assert not offending_imports(osp.join('engine', 'utils'),
-                                 ['sscl.engine.hooks', 'sscl.models'])
+    assert not offending_imports(osp.join('engine', 'utils'), ['sscl.engine.hooks', 'sscl.models'])
 
 
 def test_a_relative_import_resolves_to_its_module():

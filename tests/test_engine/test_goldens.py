@@ -78,12 +78,17 @@ def test_refresh_goldens(tmp_path):
     hook.refresh(runner)  # the records are complete: reads them, embeds only the mixture
     from_steps = co_calibration_state(model)
     assert not torch.equal(offline['prototypes'], from_steps['prototypes'])
-    check_or_write('refresh.pth', {
-        **{f'offline.{k}': v
-           for k, v in offline.items()},
-        **{f'steps.{k}': v
-           for k, v in from_steps.items()}
-    })
+    check_or_write(
+        'refresh.pth', {
+            **{
+                f'offline.{k}': v
+                for k, v in offline.items()
+            },
+            **{
+                f'steps.{k}': v
+                for k, v in from_steps.items()
+            }
+        })
 
 
 def train_steps(model, steps: int = 3) -> dict:
@@ -99,8 +104,7 @@ def train_steps(model, steps: int = 3) -> dict:
             weak=torch.randn(12, 3, 8, 8, generator=g),
             strong=torch.randn(12, 3, 8, 8, generator=g))
         data_samples = dict(
-            labeled=dict(
-                gt_label=torch.tensor([0, 0, 1, 1, 2, 2]), sample_idx=torch.arange(6)),
+            labeled=dict(gt_label=torch.tensor([0, 0, 1, 1, 2, 2]), sample_idx=torch.arange(6)),
             unlabeled=dict(
                 gt_label=torch.randint(-1, 3, (12, ), generator=g),
                 sample_idx=torch.randperm(21, generator=g)[:12]))
@@ -114,18 +118,19 @@ def train_steps(model, steps: int = 3) -> dict:
     return out
 
 
-@pytest.mark.parametrize('variant', [
-    dict(name='table', model=dict(), hook=dict(source='steps')),
-    dict(
-        name='confident',
-        model=dict(
-            joint_forward=False,
-            unlabeled_positives='confident',
-            positive_threshold=0.3,
-            calibration=dict(mode='global', temperature=0.1, window=4)),
-        hook=dict(mixture=False)),
-],
-                         ids=lambda v: v['name'])
+@pytest.mark.parametrize(
+    'variant', [
+        dict(name='table', model=dict(), hook=dict(source='steps')),
+        dict(
+            name='confident',
+            model=dict(
+                joint_forward=False,
+                unlabeled_positives='confident',
+                positive_threshold=0.3,
+                calibration=dict(mode='global', temperature=0.1, window=4)),
+            hook=dict(mixture=False)),
+    ],
+    ids=lambda v: v['name'])
 def test_step_goldens(tmp_path, variant):
     """Three steps after a refresh: calibration, class positives, self-paced weights and
     (``'table'``) the step records all act."""

@@ -26,8 +26,8 @@ class PipelineView(Dataset):
 
 def bf16_autocast(device: torch.device, enabled: bool = True) -> torch.autocast:
     """bfloat16 autocast on a GPU when ``enabled``; a no-op on the CPU."""
-    return torch.autocast(device.type, dtype=torch.bfloat16,
-                          enabled=enabled and device.type == 'cuda')
+    return torch.autocast(
+        device.type, dtype=torch.bfloat16, enabled=enabled and device.type == 'cuda')
 
 
 def inference_loader(dataset: Dataset,

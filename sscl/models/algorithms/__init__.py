@@ -2,5 +2,6 @@ from .co_calibration import CoCalibration, MixturePairs, PrototypeMixture, StepR
 from .labeled_queue import LabeledQueue
 from .sscl import SsCL
 
-__all__ = ['CoCalibration', 'LabeledQueue', 'MixturePairs', 'PrototypeMixture', 'SsCL',
-           'StepRecords']
+__all__ = [
+    'CoCalibration', 'LabeledQueue', 'MixturePairs', 'PrototypeMixture', 'SsCL', 'StepRecords'
+]
