@@ -13,6 +13,8 @@ unlabeled_batch_size = labeled_batch_size * mu
 num_per_class = 4
 split_seed = 0
 
+# The views and pipelines of imagenet_semi.py at CIFAR's size and blur kernel, restated: a
+# base cannot be parametrised by them.
 weak_view = [
     dict(type='RandomCrop', size=32, padding=4, padding_mode='reflect'),
     dict(type='RandomHorizontalFlip'),
