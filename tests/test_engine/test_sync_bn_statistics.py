@@ -1,6 +1,7 @@
 """BN running statistics averaged over 2 gloo ranks: the buffers, and a sharded
 co-calibration refresh that then equals a one-process refresh of the averaged model."""
 import os
+import os.path as osp
 from types import SimpleNamespace
 
 import pytest
@@ -8,6 +9,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn as nn
+from mmengine.config import Config
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import MessageHub, MMLogger
 from mmengine.runner import BaseLoop
@@ -21,6 +23,7 @@ from sscl.models.utils import bn_statistics, sync_bn_statistics
 from sscl.registry import HOOKS, MODELS
 from sscl.utils import register_all_modules
 
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PIPE = [dict(type='LoadImage'), dict(type='PackInputs')]
 
 
@@ -60,18 +63,18 @@ def perturbed_stats(model, rank):
 
 
 def build_sscl():
+    """The WRN recipes' SsCL model, shrunk to WRN-10-1, 3 classes and 8-d embeddings."""
     register_all_modules()
     torch.manual_seed(0)
-    return MODELS.build(
-        dict(
-            type='SsCL',
-            backbone=dict(type='WideResNet', depth=10, widen_factor=1, bn_momentum=0.1),
-            neck=dict(type='MoCoV2Neck', in_channels=64, hid_channels=16, out_channels=8),
-            head=dict(type='LinearClsHead', num_classes=3, in_channels=64),
-            num_classes=3,
-            feat_dim=8,
-            queue_len=8,
-            data_preprocessor=dict(type='SsclDataPreprocessor', mean=(128, ) * 3, std=(64, ) * 3)))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', '_base_', 'models', 'sscl_wrn28-2.py'))
+    cfg.merge_from_dict({
+        'model.backbone.depth': 10, 'model.backbone.widen_factor': 1,
+        'model.neck.in_channels': 64, 'model.neck.hid_channels': 16,
+        'model.neck.out_channels': 8, 'model.head.in_channels': 64, 'model.head.num_classes': 3,
+        'model.num_classes': 3, 'model.feat_dim': 8, 'model.queue_len': 8,
+        'model.data_preprocessor': dict(type='SsclDataPreprocessor', mean=(128, ) * 3,
+                                        std=(64, ) * 3)})
+    return MODELS.build(cfg.model)
 
 
 def refreshed(root, stats):
