@@ -109,12 +109,14 @@ class CollapseGuardHook(Hook):
             self._good_ckpt = runner.message_hub.get_info('last_ckpt')
         done = runner.iter + 1
         self._check_refresh(runner, runner.epoch, done)  # refreshes by iteration
-        if self.key_threshold is None or not self._judged(runner.epoch, done):
+        if self.key_threshold is None:
             return
         buffer = runner.message_hub.log_scalars.get(KEY)
-        if buffer is None:
+        if buffer is None:  # known after the first step, warm-up or not
             raise ConfigError('CollapseGuardHook: the model logs no key_mean_cos (no '
                               'contrastive branch); set key_threshold=None')
+        if not self._judged(runner.epoch, done):
+            return
         value = float(buffer.current())
         self._streak = self._streak + 1 if value >= self.key_threshold else 0
         if self._streak >= self.window:
