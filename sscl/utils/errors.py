@@ -25,5 +25,9 @@ class NonFiniteLossError(SsclError, FloatingPointError):
     """Training produced a NaN or infinite loss."""
 
 
+class CollapseError(SsclError, RuntimeError):
+    """Training collapsed the contrastive embedding (``CollapseGuardHook``)."""
+
+
 class ImageReadError(DataError):
     """An image file that is missing or cannot be decoded."""

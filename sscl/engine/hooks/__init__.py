@@ -1,10 +1,12 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .checkpoint_compatibility_hook import CheckpointCompatibilityHook
 from .co_calibration_hook import CoCalibrationHook
+from .collapse_guard_hook import CollapseGuardHook
 from .non_finite_loss_hook import NonFiniteLossHook
+from .sync_bn_statistics_hook import SyncBNStatisticsHook
 from .weights_only_checkpoint_hook import WeightsOnlyCheckpointHook
 
 __all__ = [
     'AtomicCheckpointHook', 'CheckpointCompatibilityHook', 'CoCalibrationHook',
-    'NonFiniteLossHook', 'WeightsOnlyCheckpointHook'
+    'CollapseGuardHook', 'NonFiniteLossHook', 'SyncBNStatisticsHook', 'WeightsOnlyCheckpointHook'
 ]
