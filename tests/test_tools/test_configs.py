@@ -76,6 +76,16 @@ def test_supervised_baseline_reads_the_labeled_batches_of_sscl(name, tmp_path):
     assert not torch.equal(sscl['inputs']['weak'], sscl['inputs']['strong'])
 
 
+GPU_RECIPES = [f for f in CONFIGS if osp.basename(f).startswith('r50_') or 'cifar' in f]
+
+
+@pytest.mark.parametrize('path', GPU_RECIPES, ids=[osp.relpath(f, ROOT) for f in GPU_RECIPES])
+def test_gpu_recipes_run_channels_last(path):
+    """NHWC is the layout of the GPU's convolution kernels: 1.6x on the R50 step."""
+    cfg = Config.fromfile(path)
+    assert runner_model_config(cfg).data_preprocessor.channels_last
+
+
 @pytest.mark.parametrize('method', ['sscl', 'fixmatch', 'supervised'])
 def test_digits16_benchmark_runs_its_convolutions_channels_last(method):
     """The benchmark's layout reaches every convolution, the key encoder's included."""
