@@ -1,12 +1,20 @@
 """Measure the training step, the input pipeline and the co-calibration refresh of a config.
 
     python tools/analysis/benchmark.py CONFIG [--device cuda|cpu] [--iters 20] [--amp]
+    python tools/analysis/benchmark.py --suite [--small] [--device cuda|cpu] [--amp]
 
-Printed, from one run on one device:
+``--suite`` prints every figure of docs/performance.md's GPU table in one run (the ImageNet
+10 % recipes, CPU and GPU augmentation, in both batch layouts); ``--small`` runs the same
+code on small shapes. Printed, from one run on one device:
 
 * the SsCL train step (mmengine ``train_step``: preprocessing, forward, backward, optimizer)
   in samples/s on synthetic uint8 batches of the config's shapes (B labeled + μB unlabeled);
 * a plain supervised step of the same backbone and head on B + μB images (img/s);
+* the plain PyTorch references of ``plain_step.py`` (an SsCL-shaped and a supervised step of
+  the same shapes, without mmengine) and the sscl steps' rates as ratios of them, as
+  measured and FLOP-adjusted;
+* operators and host syncs per step of the sscl and the plain step (``OpCounter``), the
+  syncs with their call sites;
 * the FLOP-normalised ratio: SsCL samples/s × (FLOPs per SsCL sample / FLOPs per supervised
   image) / supervised img/s (1.0: the extra SsCL work costs only its FLOPs);
 * the input pipeline per worker (one process, one thread) on JPEGs it writes: the plain
@@ -401,6 +409,7 @@ def main() -> None:
         sys.exit('benchmark.py: error: --device cuda but no CUDA device')
     MMLogger.get_instance('benchmark', log_level='WARNING')  # no weight-init report
     register_all_modules()
+    torch.manual_seed(0)  # the same draws, so the same operators per step, in every run
     torch.backends.cudnn.benchmark = True
     device_name = torch.cuda.get_device_name() if args.device == 'cuda' else \
         f'CPU, {torch.get_num_threads()} threads'
