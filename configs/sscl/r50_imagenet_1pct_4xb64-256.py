@@ -4,9 +4,5 @@
 # instead of 40, and shuffle-BN mixes 4 ranks instead of 32 (docs/performance.md).
 _base_ = './r50_imagenet_1pct.py'
 
-labeled_batch_size = 64
-unlabeled_batch_size = 256
 train_dataloader = dict(
-    batch_size=labeled_batch_size + unlabeled_batch_size,
-    sampler=dict(
-        labeled_batch_size=labeled_batch_size, unlabeled_batch_size=unlabeled_batch_size))
+    batch_size=64 + 256, sampler=dict(labeled_batch_size=64, unlabeled_batch_size=256))

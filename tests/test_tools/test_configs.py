@@ -93,10 +93,9 @@ def test_batch_layout_keeps_the_recipe_but_its_per_gpu_batch(path):
     base = recipe['train_dataloader']['sampler']
     assert ub * base['labeled_batch_size'] == b * base['unlabeled_batch_size']  # the same mu
     for cfg in (recipe, layout):
-        for key in ('labeled_batch_size', 'unlabeled_batch_size', 'batch_size'):
-            cfg.pop(key, None)
-            cfg['train_dataloader'].pop(key, None)
-            cfg['train_dataloader']['sampler'].pop(key, None)
+        del cfg['train_dataloader']['batch_size']
+        del cfg['train_dataloader']['sampler']['labeled_batch_size']
+        del cfg['train_dataloader']['sampler']['unlabeled_batch_size']
     assert layout == recipe
 
 
