@@ -381,6 +381,7 @@ def run_suite(args: argparse.Namespace) -> None:
     in both batch layouts, each step channels_last and NCHW, with the plain references;
     then the pipeline and the GPU augmentation at 256, and the JPEG runs at 8 + 32."""
     start = time.perf_counter()
+    args.num_unlabeled = args.num_unlabeled or IMAGENET_TRAIN  # the recipes' data
     synthetic = {}
     for path in SUITE:
         cfg = load(osp.join(ROOT, path), args)
