@@ -513,7 +513,7 @@ def report_end_to_end(cfg: Config, args: argparse.Namespace,
                       synthetic: Optional[float] = None) -> None:
     """Print the synthetic step rate (measured here unless given) and the end-to-end one."""
     if synthetic is None:
-        synthetic = train_rates(cfg, args, dataset_sizes(cfg, args))['sscl']
+        synthetic = train_rates(cfg, args, dataset_sizes(cfg, args), references=False)['sscl']
     rate, workers = end_to_end_rate(cfg, args)
     print(f'SsCL train step, synthetic tensors: {synthetic:.1f} samples/s')
     print(f'SsCL train step, JPEG files through the dataloader ({workers} workers): '
