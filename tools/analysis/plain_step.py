@@ -70,7 +70,8 @@ class PlainStep:
         opt = cfg.optim_wrapper.get('optimizer', {})
         self.optimizer = torch.optim.SGD(
             params, lr=opt.get('lr', 0.03), momentum=opt.get('momentum', 0.9),
-            weight_decay=opt.get('weight_decay', 1e-4), nesterov=opt.get('nesterov', False))
+            weight_decay=opt.get('weight_decay', 1e-4), nesterov=opt.get('nesterov', False),
+            foreach=opt.get('foreach'))
 
     def device_tensors(self) -> List[torch.Tensor]:
         """Everything the step keeps on the device: weights, BN statistics, the queue."""
