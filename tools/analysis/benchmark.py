@@ -87,8 +87,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--stall-timeout', type=float, default=300,
                         help='seconds the end-to-end run may wait for one batch or step')
     parser.add_argument('--suite', action='store_true',
-                        help='every figure of docs/performance.md in one run: CONFIG is '
-                        'ignored, the ImageNet 10 %% recipes run in both batch layouts')
+                        help='every figure of docs/performance.md in one run, instead of '
+                        'CONFIG: the ImageNet 10 %% recipes in both batch layouts')
     parser.add_argument('--small', action='store_true',
                         help='with --suite: the same code on small shapes (ResNet-18, 32 px, '
                         'a quarter of each batch, 1 worker), minutes on a 2-core CPU')
@@ -418,8 +418,8 @@ def main() -> None:
           f'amp: {args.amp}, torch {torch.__version__}')
     if args.suite:
         if args.small:  # a step or two of each, on small sets
-            args.__dict__.update(iters=2, warmup=1, jpegs=4, e2e_images=8, num_unlabeled=1000,
-                                 num_labeled=100)
+            vars(args).update(iters=2, warmup=1, jpegs=4, e2e_images=8, num_unlabeled=1000,
+                              num_labeled=100)
         return run_suite(args)
     cfg = load(args.config, args)
     synthetic = report_step(cfg, args) if args.only in (None, 'step') else None
