@@ -61,12 +61,12 @@ class PlainStep:
                                               device=device)
             self.ptr = 0
             self.key_momentum = model.momentum
-            self.gamma = model.get('loss_ctr', {}).get('gamma', 10.0)
+            self.gamma = (model.get('loss_ctr') or {}).get('gamma', 10.0)
         if self.channels_last:
             self.backbone.to(memory_format=torch.channels_last)
             if self.neck is not None:
                 self.key_backbone.to(memory_format=torch.channels_last)
-        self.threshold = model.get('loss_pl', {}).get('threshold', 0.95)
+        self.threshold = (model.get('loss_pl') or {}).get('threshold', 0.95)
         opt = cfg.optim_wrapper.get('optimizer', {})
         self.optimizer = torch.optim.SGD(
             params, lr=opt.get('lr', 0.03), momentum=opt.get('momentum', 0.9),
