@@ -10,6 +10,7 @@ from sscl.functional import separable_gaussian_blur
 from sscl.models.data_preprocessors import batch_strong_augment as bsa
 from sscl.registry import MODELS
 from sscl.utils import register_all_modules
+from sscl.utils.op_count import OpCounter
 
 register_all_modules()
 
@@ -151,3 +152,30 @@ def test_draws_are_keyed_by_rank_and_batch_and_resume(monkeypatch):
     fresh = MODELS.build(dict(type='BatchStrongAugment', seed=3))
     monkeypatch.setattr(bsa, 'get_rank', lambda: 1)
     assert not torch.equal(fresh(x), first)
+
+
+def test_autocontrast_equals_torchvision_without_mask_writes():
+    x = images(6)
+    x[0, 1] = 90  # a flat channel: torchvision leaves it as it is
+    x[1] = 255
+    assert torch.equal(bsa._autocontrast(x), TF.autocontrast(x))
+
+
+def test_groups_are_the_samples_of_each_key():
+    keys = torch.tensor([3, 0, 3, 5, 0, 0, 3])
+    assert [(k, idx.tolist()) for k, idx in bsa._groups(keys, 6)] == [
+        (0, [1, 4, 5]), (3, [0, 2, 6]), (5, [3])]
+    keys = torch.randint(0, 9, (200, ), generator=torch.Generator().manual_seed(0))
+    for k, idx in bsa._groups(keys, 9):
+        assert torch.equal(idx, (keys == k).nonzero()[:, 0])
+
+
+def test_forward_never_reads_the_images_back_to_the_host():
+    """Host syncs: only the CPU draws are read; the input batch stays as it was."""
+    x = images(64)
+    before = x.clone()
+    aug = MODELS.build(dict(type='BatchStrongAugment', seed=0))
+    with OpCounter([x]) as counter:  # x marked as held by the device
+        aug(x)
+    assert sum(counter.syncs.values()) == 0, counter.syncs
+    assert torch.equal(x, before)

@@ -37,3 +37,19 @@ def test_dict_inputs_and_nested_data_samples_keep_their_structure():
 def test_missing_data_samples_pass_as_none():
     out = SsclDataPreprocessor()(dict(inputs=torch.zeros(1, 3, 2, 2, dtype=torch.uint8)))
     assert out['data_samples'] is None
+
+
+def test_normalize_is_the_formula_bit_for_bit_and_leaves_its_input():
+    """One copy in the final layout, normalised in place: the same values as
+    ``(x - mean) / std``, in both layouts, and a float input is not overwritten."""
+    g = torch.Generator().manual_seed(0)
+    img = torch.randint(0, 256, (2, 3, 5, 7), generator=g, dtype=torch.uint8)
+    for channels_last in (False, True):
+        pre = SsclDataPreprocessor(channels_last=channels_last)
+        for x in (img, img.float()):
+            before = x.clone()
+            out = pre.normalize(x)
+            assert torch.equal(out, (before.float() - pre.mean) / pre.std)
+            assert torch.equal(x, before)
+            assert out.is_contiguous(memory_format=torch.channels_last if channels_last
+                                     else torch.contiguous_format)

@@ -1,11 +1,12 @@
 """Hooks that kill the training process like a pre-emption, for the resume tests, and
-test probes (poisoned weights, per-rank state dumps).
+test probes (poisoned weights, per-rank state dumps, a stalled pipeline).
 
 Imported by the training subprocess through ``custom_imports`` (``tests/test_tools`` on
 ``PYTHONPATH``).
 """
 import os
 import signal
+import time
 
 import torch
 
@@ -13,8 +14,9 @@ from mmengine.fileio import LocalBackend
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmcv.transforms import BaseTransform
 
-from sscl.registry import HOOKS
+from sscl.registry import HOOKS, TRANSFORMS
 
 
 def _kill() -> None:
@@ -87,3 +89,15 @@ class DumpRankStateHook(Hook):
     def after_train(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         torch.save(model.state_dict(), os.path.join(runner.work_dir, f'rank{get_rank()}_state.pth'))
+
+
+@TRANSFORMS.register_module()
+class SleepTransform(BaseTransform):
+    """A pipeline step that sleeps ``seconds``: a stalled dataloader."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def transform(self, results: dict) -> dict:
+        time.sleep(self.seconds)
+        return results

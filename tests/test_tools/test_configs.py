@@ -1,6 +1,7 @@
 import copy
 import glob
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -74,6 +75,38 @@ def test_supervised_baseline_reads_the_labeled_batches_of_sscl(name, tmp_path):
                            sup['data_samples']['unlabeled'][key])
     assert torch.equal(sup['inputs']['weak'], sup['inputs']['strong'])  # not augmented
     assert not torch.equal(sscl['inputs']['weak'], sscl['inputs']['strong'])
+
+
+LAYOUTS = [f for f in CONFIGS if re.search(r'_\d+xb\d+-\d+\.py$', f)]
+
+
+@pytest.mark.parametrize('path', LAYOUTS, ids=[osp.relpath(f, ROOT) for f in LAYOUTS])
+def test_batch_layout_keeps_the_recipe_but_its_per_gpu_batch(path):
+    """<recipe>_<gpus>xb<labeled>-<unlabeled>.py: the recipe's total batch on fewer GPUs."""
+    gpus, b, ub = map(int, re.search(r'_(\d+)xb(\d+)-(\d+)\.py$', path).groups())
+    recipe = Config.fromfile(re.sub(r'_\d+xb\d+-\d+\.py$', '.py', path)).to_dict()
+    layout = Config.fromfile(path).to_dict()
+    sampler = layout['train_dataloader']['sampler']
+    assert (sampler['labeled_batch_size'], sampler['unlabeled_batch_size']) == (b, ub)
+    assert layout['train_dataloader']['batch_size'] == b + ub
+    assert gpus * (b + ub) == recipe['auto_scale_lr']['base_batch_size']  # the same lr
+    base = recipe['train_dataloader']['sampler']
+    assert ub * base['labeled_batch_size'] == b * base['unlabeled_batch_size']  # the same mu
+    for cfg in (recipe, layout):
+        del cfg['train_dataloader']['batch_size']
+        del cfg['train_dataloader']['sampler']['labeled_batch_size']
+        del cfg['train_dataloader']['sampler']['unlabeled_batch_size']
+    assert layout == recipe
+
+
+GPU_RECIPES = [f for f in CONFIGS if osp.basename(f).startswith('r50_') or 'cifar' in f]
+
+
+@pytest.mark.parametrize('path', GPU_RECIPES, ids=[osp.relpath(f, ROOT) for f in GPU_RECIPES])
+def test_gpu_recipes_run_channels_last(path):
+    """NHWC is the layout of the GPU's convolution kernels: 1.6x on the R50 step."""
+    cfg = Config.fromfile(path)
+    assert runner_model_config(cfg).data_preprocessor.channels_last
 
 
 @pytest.mark.parametrize('method', ['sscl', 'fixmatch', 'supervised'])

@@ -1,12 +1,20 @@
 """Measure the training step, the input pipeline and the co-calibration refresh of a config.
 
     python tools/analysis/benchmark.py CONFIG [--device cuda|cpu] [--iters 20] [--amp]
+    python tools/analysis/benchmark.py --suite [--small] [--device cuda|cpu] [--amp]
 
-Printed, from one run on one device:
+``--suite`` prints every figure of docs/performance.md's GPU table in one run (the ImageNet
+10 % recipes, CPU and GPU augmentation, in both batch layouts); ``--small`` runs the same
+code on small shapes. Printed, from one run on one device:
 
 * the SsCL train step (mmengine ``train_step``: preprocessing, forward, backward, optimizer)
   in samples/s on synthetic uint8 batches of the config's shapes (B labeled + μB unlabeled);
 * a plain supervised step of the same backbone and head on B + μB images (img/s);
+* the plain PyTorch references of ``plain_step.py`` (an SsCL-shaped and a supervised step of
+  the same shapes, without mmengine) and the sscl steps' rates as ratios of them, as
+  measured and FLOP-adjusted;
+* operators and host syncs per step of the sscl and the plain step (``OpCounter``), the
+  syncs with their call sites;
 * the FLOP-normalised ratio: SsCL samples/s × (FLOPs per SsCL sample / FLOPs per supervised
   image) / supervised img/s (1.0: the extra SsCL work costs only its FLOPs);
 * the input pipeline per worker (one process, one thread) on JPEGs it writes: the plain
@@ -21,13 +29,15 @@ Printed, from one run on one device:
 * the peak GPU memory.
 """
 import argparse
+import contextlib
 import copy
 import os
 import os.path as osp
 import sys
 import tempfile
+import threading
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import torch
 import torchvision.transforms.v2 as T
@@ -36,6 +46,7 @@ from mmengine.dataset import Compose
 from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
+from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision.io import decode_jpeg, encode_jpeg
 
@@ -44,15 +55,20 @@ sys.path.insert(0, ROOT)
 from sscl.registry import DATASETS, MODELS  # noqa: E402
 from sscl.utils import register_all_modules  # noqa: E402
 from sscl.utils.cli import runner_model_config  # noqa: E402
+from sscl.utils.op_count import OpCounter  # noqa: E402
+from plain_step import PlainStep  # noqa: E402  (tools/analysis/plain_step.py)
 
 IMAGENET_TRAIN = 1281167
+SUITE = ('configs/sscl/r50_imagenet_10pct.py', 'configs/sscl/r50_imagenet_10pct_4xb64-256.py',
+         'configs/sscl/r50_imagenet_10pct_gpu-aug.py',
+         'configs/sscl/r50_imagenet_10pct_gpu-aug_4xb64-256.py')
 CROP_TYPES = ('RandomResizedCrop', 'RandomCrop', 'CenterCrop')
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Benchmark the SsCL step, input pipeline '
                                      'and refresh of a config')
-    parser.add_argument('config')
+    parser.add_argument('config', nargs='?', help='config (not with --suite)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
                         choices=['cuda', 'cpu'])
     parser.add_argument('--iters', type=int, default=20, help='timed steps')
@@ -68,6 +84,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--only', choices=['step', 'pipeline', 'e2e'],
                         help='measure only the model side, only the input pipeline, or only '
                         'the synthetic and the end-to-end step')
+    parser.add_argument('--stall-timeout', type=float, default=300,
+                        help='seconds the end-to-end run may wait for one batch or step')
+    parser.add_argument('--suite', action='store_true',
+                        help='every figure of docs/performance.md in one run, instead of '
+                        'CONFIG: the ImageNet 10 %% recipes in both batch layouts')
+    parser.add_argument('--small', action='store_true',
+                        help='with --suite: the same code on small shapes (ResNet-18, 32 px, '
+                        'a quarter of each batch, 1 worker), minutes on a 2-core CPU')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
 
@@ -88,16 +112,29 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def time_steps(step: Callable[[], None], device: str, warmup: int, iters: int) -> float:
-    """Seconds per call of ``step``, after ``warmup`` calls."""
+def time_steps(step: Callable[[], None], device: str, warmup: int, iters: int,
+               watchdog: Optional['Watchdog'] = None) -> float:
+    """Seconds per call of ``step``, after ``warmup`` calls; ``watchdog`` bounds the waits
+    for the device."""
+    bounded = watchdog.waiting if watchdog else lambda _: contextlib.nullcontext()
     for _ in range(warmup):
         step()
-    sync(device)
+    with bounded(f'the device to finish the {warmup} warm-up steps'):
+        sync(device)
     start = time.perf_counter()
     for _ in range(iters):
         step()
-    sync(device)
+    with bounded(f'the device to finish the {iters} timed steps'):
+        sync(device)
     return (time.perf_counter() - start) / iters
+
+
+def count_ops(step: Callable[[], None], device_tensors: List[torch.Tensor]) -> OpCounter:
+    """Operators and host syncs of one call of ``step``; ``device_tensors``: what the
+    device holds when ``step`` starts (on the CPU, a sync is a read of what they compute)."""
+    with OpCounter(device_tensors) as counter:
+        step()
+    return counter
 
 
 def step_flops(step: Callable[[], None]) -> int:
@@ -141,8 +178,10 @@ def build_sscl(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int]):
     return model, build_optim(model, cfg, args.amp)
 
 
-def train_rates(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int]) -> Dict:
-    """SsCL and supervised steps: rates, FLOPs, peak memory."""
+def train_rates(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int],
+                references: bool = True) -> Dict:
+    """The SsCL step's rate and peak memory; with ``references``, also its FLOPs, operators
+    and host syncs, the supervised step, the plain PyTorch steps and the embedding rate."""
     loader = cfg.train_dataloader
     b, ub = loader.sampler.labeled_batch_size, loader.sampler.unlabeled_batch_size
     size = crop_size(loader.dataset.labeled.pipeline)
@@ -160,6 +199,8 @@ def train_rates(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int]) -
         torch.cuda.reset_peak_memory_stats()
     sscl_s = time_steps(sscl_step, device, args.warmup, args.iters)
     peak = torch.cuda.max_memory_allocated() / 2**30 if device == 'cuda' else None
+    if not references:
+        return dict(sscl=(b + ub) / sscl_s, peak_gib=peak)
     sscl_flops = step_flops(sscl_step)
 
     sup = MODELS.build(
@@ -177,6 +218,16 @@ def train_rates(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int]) -
     sup_s = time_steps(sup_step, device, args.warmup, args.iters)
     sup_flops = step_flops(sup_step)
 
+    plain = PlainStep(cfg, device, args.amp)
+    plain_s = time_steps(lambda: plain(batch), device, args.warmup, args.iters)
+    plain_flops = step_flops(lambda: plain(batch))
+    plain_sup = PlainStep(cfg, device, args.amp, supervised=True)
+    plain_sup_s = time_steps(lambda: plain_sup(sup_batch), device, args.warmup, args.iters)
+    inputs = tree_flatten(batch)[0]  # the batch, once the step has copied it to the device
+    counts = dict(
+        sscl=count_ops(sscl_step, [*model.parameters(), *model.buffers(), *inputs]),
+        plain=count_ops(lambda: plain(batch), plain.device_tensors() + inputs))
+
     embed_rate = None
     if model.neck is not None:  # without a contrastive neck (FixMatch) there is no refresh
         embed_batch = images.to(device)
@@ -189,8 +240,9 @@ def train_rates(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int]) -
         model.eval()
         embed_rate = (b + ub) / time_steps(embed_step, device, 2, max(args.iters // 2, 2))
     return dict(b=b, ub=ub, size=size, sscl=(b + ub) / sscl_s, sup=(b + ub) / sup_s,
-                flop_ratio=(sscl_flops / (b + ub)) / (sup_flops / (b + ub)),
-                embed=embed_rate, step_s=sscl_s, peak_gib=peak)
+                flop_ratio=sscl_flops / sup_flops, plain=(b + ub) / plain_s,
+                plain_flop_ratio=sscl_flops / plain_flops, plain_sup=(b + ub) / plain_sup_s,
+                counts=counts, embed=embed_rate, step_s=sscl_s, peak_gib=peak)
 
 
 def write_jpegs(folder: str, n: int) -> List[str]:
@@ -251,11 +303,12 @@ def pipeline_rates(cfg: Config, args: argparse.Namespace) -> Dict[str, float]:
         name = 'config pipeline, CPU part' if on_device else 'config pipeline'
         rates[name] = args.jpegs / time_steps(config_pipeline, 'cpu', 1, 2)
     torch.set_num_threads(threads)
+    n = cfg.train_dataloader.sampler.unlabeled_batch_size
     for view, aug_cfg in (on_device or {}).items():
         aug = MODELS.build(aug_cfg).to(args.device)
-        batch = torch.randint(0, 256, (64, 3, size, size), dtype=torch.uint8, device=args.device)
+        batch = torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, device=args.device)
         seconds = time_steps(lambda: aug(batch), args.device, 1, 3)
-        rates[f'{view} view on {args.device} ({aug_cfg["type"]}, batches of 64)'] = 64 / seconds
+        rates[f'{view} view on {args.device} ({aug_cfg["type"]}, batches of {n})'] = n / seconds
     return rates
 
 
@@ -280,27 +333,98 @@ def dataset_sizes(cfg: Config, args: argparse.Namespace) -> Tuple[int, int]:
         return IMAGENET_TRAIN // 10, IMAGENET_TRAIN
 
 
-def main() -> None:
-    args = parse_args()
-    MMLogger.get_instance('benchmark', log_level='WARNING')  # no weight-init report
-    register_all_modules()
-    cfg = Config.fromfile(args.config)
+def load(path: str, args: argparse.Namespace) -> Config:
+    """The config at ``path`` with ``--cfg-options``, and the small shapes under ``--small``."""
+    cfg = Config.fromfile(path)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    if args.small:
+        small_shapes(cfg)
+    return cfg
+
+
+def small_shapes(cfg: Config) -> None:
+    """The suite's small shapes: ResNet-18 (512-d features) on 32 px crops, a quarter of each
+    per-GPU batch, a queue of 1024, one dataloader worker."""
+    sampler = cfg.train_dataloader.sampler
+    b, ub = sampler.labeled_batch_size // 4, sampler.unlabeled_batch_size // 4
+    cfg.merge_from_dict({
+        'model.backbone.depth': 18, 'model.neck.in_channels': 512,
+        'model.neck.hid_channels': 512, 'model.head.in_channels': 512, 'model.queue_len': 1024,
+        'train_dataloader.batch_size': b + ub, 'train_dataloader.num_workers': 1,
+        'train_dataloader.sampler.labeled_batch_size': b,
+        'train_dataloader.sampler.unlabeled_batch_size': ub})
+    for part in ('labeled', 'unlabeled'):
+        set_crop_size(cfg.train_dataloader.dataset[part].pipeline, 32)
+
+
+def set_crop_size(pipeline: List[dict], size: int) -> None:
+    """Set the output side of every crop of a (multi-view) pipeline, in place."""
+    for t in pipeline:
+        if t['type'] in CROP_TYPES:
+            t['size'] = size
+        elif t['type'] == 'MultiView':
+            for view in t['views'].values():
+                set_crop_size(view, size)
+
+
+def report_pipeline(cfg: Config, args: argparse.Namespace) -> None:
+    for name, rate in pipeline_rates(cfg, args).items():
+        if ' view on ' in name:
+            print(f'batched augmentation: {name}: {rate:.1f} samples/s')
+        else:
+            print(f'input pipeline, 1 worker: {name}: {rate:.1f} pairs/s')
+
+
+def run_suite(args: argparse.Namespace) -> None:
+    """Every figure of docs/performance.md: both recipes (CPU and GPU strong augmentation)
+    in both batch layouts, each step channels_last and NCHW, with the plain references;
+    then the pipeline and the GPU augmentation at 256, and the JPEG runs at 8 + 32."""
+    start = time.perf_counter()
+    args.num_unlabeled = args.num_unlabeled or IMAGENET_TRAIN  # the recipes' data
+    synthetic = {}
+    for path in SUITE:
+        cfg = load(osp.join(ROOT, path), args)
+        print(f'\n== {path}')
+        synthetic[path] = report_step(cfg, args)
+        cfg.merge_from_dict({'data_preprocessor.channels_last': False})
+        nchw = train_rates(cfg, args, dataset_sizes(cfg, args), references=False)['sscl']
+        print(f'SsCL train step, NCHW    {nchw:10.1f} samples/s; channels_last: '
+              f'{synthetic[path] / nchw:.2f}x')
+    for path in SUITE[1::2]:
+        print(f'\n== input pipeline: {path}')
+        report_pipeline(load(osp.join(ROOT, path), args), args)
+    for path in SUITE[0::2]:
+        print(f'\n== end to end: {path}')
+        report_end_to_end(load(osp.join(ROOT, path), args), args, synthetic[path])
+    print(f'\nsuite: {time.perf_counter() - start:.0f} s')
+
+
+def main() -> None:
+    args = parse_args()
+    if args.suite == bool(args.config):
+        sys.exit('benchmark.py: error: give a CONFIG or --suite, not both')
+    if args.small and not args.suite:
+        sys.exit('benchmark.py: error: --small goes with --suite')
     if args.device == 'cuda' and not torch.cuda.is_available():
         sys.exit('benchmark.py: error: --device cuda but no CUDA device')
+    MMLogger.get_instance('benchmark', log_level='WARNING')  # no weight-init report
+    register_all_modules()
+    torch.manual_seed(0)  # the same draws, so the same operators per step, in every run
     torch.backends.cudnn.benchmark = True
     device_name = torch.cuda.get_device_name() if args.device == 'cuda' else \
         f'CPU, {torch.get_num_threads()} threads'
-    print(f'config: {args.config}\ndevice: {device_name}, amp: {args.amp}, '
-          f'torch {torch.__version__}')
+    print(f'config: {"--suite" if args.suite else args.config}\ndevice: {device_name}, '
+          f'amp: {args.amp}, torch {torch.__version__}')
+    if args.suite:
+        if args.small:  # a step or two of each, on small sets
+            vars(args).update(iters=2, warmup=1, jpegs=4, e2e_images=8, num_unlabeled=1000,
+                              num_labeled=100)
+        return run_suite(args)
+    cfg = load(args.config, args)
     synthetic = report_step(cfg, args) if args.only in (None, 'step') else None
     if args.only in (None, 'pipeline'):
-        for name, rate in pipeline_rates(cfg, args).items():
-            if ' view on ' in name:
-                print(f'batched augmentation: {name}: {rate:.1f} samples/s')
-            else:
-                print(f'input pipeline, 1 worker: {name}: {rate:.1f} pairs/s')
+        report_pipeline(cfg, args)
     if args.only in (None, 'e2e'):
         report_end_to_end(cfg, args, synthetic)  # the step rate just measured, if any
 
@@ -331,20 +455,65 @@ def end_to_end_rate(cfg: Config, args: argparse.Namespace) -> Tuple[float, int]:
                               data_prefix='train', pipeline=semi.unlabeled.pipeline)
         loader = Runner.build_dataloader(loader_cfg, seed=0)
         model, optim = build_sscl(cfg, args, (len(names), len(loader.dataset.unlabeled)))
-        batches = iter(loader)
+        workers = loader_cfg.get('num_workers', 0)
+        watchdog = Watchdog(args.stall_timeout)
+        start = time.perf_counter()
+        with watchdog.waiting(f'starting {workers} dataloader workers'):
+            batches = iter(loader)
+        progress(f'e2e: {workers} workers started in {time.perf_counter() - start:.1f} s')
+        done = 0
 
         def step():
-            model.train_step(next(batches), optim)
+            nonlocal done
+            done += 1
+            tick = time.perf_counter()
+            with watchdog.waiting(f'step {done}/{steps}: its batch from the dataloader'):
+                data = next(batches)
+            fed = time.perf_counter()
+            if done == 1:
+                progress(f'e2e: first batch {fed - start:.1f} s after the workers started')
+            with watchdog.waiting(f'step {done}/{steps}: train_step'):
+                model.train_step(data, optim)
+            progress(f'e2e: step {done}/{steps}: {1e3 * (time.perf_counter() - tick):.0f} ms '
+                     f'({1e3 * (fed - tick):.0f} ms waiting for the batch)')
 
-        seconds = time_steps(step, args.device, args.warmup, args.iters)
-    return (b + ub) / seconds, loader_cfg.get('num_workers', 0)
+        seconds = time_steps(step, args.device, args.warmup, args.iters, watchdog)
+    return (b + ub) / seconds, workers
+
+
+def progress(line: str) -> None:
+    """A progress line on stderr, at once (the figures go to stdout)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+class Watchdog:
+    """Bounded waits: a ``waiting(what)`` block that lasts over ``seconds`` ends the process
+    with one line naming ``what`` (a stalled worker or device cannot hang the run)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    @contextlib.contextmanager
+    def waiting(self, what: str) -> Iterator[None]:
+        timer = threading.Timer(self.seconds, self._fail, (what, ))
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+
+    def _fail(self, what: str) -> None:
+        print(f'benchmark.py: error: end-to-end run stalled: no progress for '
+              f'{self.seconds:.0f} s waiting for {what}', file=sys.stderr, flush=True)
+        os._exit(1)  # the main thread is blocked: exit from here, workers included
 
 
 def report_end_to_end(cfg: Config, args: argparse.Namespace,
                       synthetic: Optional[float] = None) -> None:
     """Print the synthetic step rate (measured here unless given) and the end-to-end one."""
     if synthetic is None:
-        synthetic = train_rates(cfg, args, dataset_sizes(cfg, args))['sscl']
+        synthetic = train_rates(cfg, args, dataset_sizes(cfg, args), references=False)['sscl']
     rate, workers = end_to_end_rate(cfg, args)
     print(f'SsCL train step, synthetic tensors: {synthetic:.1f} samples/s')
     print(f'SsCL train step, JPEG files through the dataloader ({workers} workers): '
@@ -382,6 +551,18 @@ def report_step(cfg: Config, args: argparse.Namespace) -> float:
     print(f"supervised train step    {rates['sup']:10.1f} img/s")
     print(f"FLOPs per SsCL sample    {rates['flop_ratio']:10.2f} supervised images")
     print(f'FLOP-normalised ratio    {ratio:10.2f} (SsCL throughput x FLOP ratio / supervised)')
+    plain = rates['sscl'] / rates['plain']
+    print(f"plain PyTorch SsCL step  {rates['plain']:10.1f} samples/s (same shapes, no framework)")
+    print(f'sscl / plain step        {plain:10.2f} as measured')
+    print(f"sscl / plain, FLOP-adj.  {plain * rates['plain_flop_ratio']:10.2f} (x "
+          f"{rates['plain_flop_ratio']:.2f}: the sscl step's FLOPs over the plain step's)")
+    print(f"plain supervised step    {rates['plain_sup']:10.1f} img/s")
+    print(f"supervised / plain       {rates['sup'] / rates['plain_sup']:10.2f} as measured")
+    for name, counter in rates['counts'].items():
+        sites = ', '.join(f'{site} x{n}' for site, n in counter.syncs.most_common())
+        print(f'{name + " step:":<12} {counter.ops:6d} operators, '
+              f'{sum(counter.syncs.values()):3d} host syncs per step' +
+              (f' ({sites})' if sites else ''))
     print(f'epoch: {sizes[1]} unlabeled images = {epoch_s:.0f} s on this device')
     if rates['embed'] is None:
         print('refresh: none (the model has no contrastive neck)')

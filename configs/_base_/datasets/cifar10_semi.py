@@ -3,9 +3,10 @@
 dataset_type = 'CIFAR10'
 data_root = 'data/cifar10'
 
+# channels_last: NHWC inputs and convolution weights (docs/performance.md).
 data_preprocessor = dict(
     type='SsclDataPreprocessor', mean=(125.307, 122.961, 113.8575),
-    std=(51.5865, 50.847, 51.255))
+    std=(51.5865, 50.847, 51.255), channels_last=True)
 
 labeled_batch_size = 64
 mu = 4

@@ -4,8 +4,10 @@
 dataset_type = 'ImageFolder'
 data_root = 'data/imagenet'
 
+# channels_last: NHWC inputs and convolution weights (docs/performance.md).
 data_preprocessor = dict(
-    type='SsclDataPreprocessor', mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375))
+    type='SsclDataPreprocessor', mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375),
+    channels_last=True)
 
 train_pipeline = [
     dict(type='LoadImage'),

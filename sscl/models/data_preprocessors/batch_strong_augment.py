@@ -1,7 +1,7 @@
 """The strong view's photometric part and RandAugment, batched on the device, each sample
 with its own random parameters."""
 import math
-from typing import Callable, Optional
+from typing import Callable, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -60,6 +60,25 @@ def _hue(img: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     return (out * 255).round_().clamp_(0, 255).to(torch.uint8)
 
 
+def _autocontrast(img: torch.Tensor) -> torch.Tensor:
+    """torchvision's uint8 autocontrast of (N, C, H, W) without its boolean-mask writes,
+    which read the mask back to the host (a device sync per call)."""
+    x = img.float()
+    low = x.amin(dim=(-2, -1), keepdim=True)
+    high = x.amax(dim=(-2, -1), keepdim=True)
+    flat = high == low
+    scale = torch.where(flat, 1.0, (high - low).mul_(1.0 / 255))
+    return x.sub_(torch.where(flat, 0.0, low)).div_(scale).clamp_(0, 255).to(torch.uint8)
+
+
+def _groups(keys: torch.Tensor, num_keys: int) -> List[Tuple[int, torch.Tensor]]:
+    """``(k, indices of the samples whose key is k)`` for every key present, ascending; one
+    sort of the CPU ``keys`` (N,) instead of a mask and ``nonzero`` per key."""
+    counts = torch.bincount(keys, minlength=num_keys).tolist()
+    return [(k, idx) for k, idx in enumerate(keys.argsort(stable=True).split(counts))
+            if len(idx)]
+
+
 @MODELS.register_module()
 class BatchStrongAugment(nn.Module):
     """SimCLR colour jitter, greyscale, Gaussian blur and RandAugment on a device batch.
@@ -68,12 +87,14 @@ class BatchStrongAugment(nn.Module):
     RandomGrayscale(p) → RandomApply([GaussianBlur], p) → RandAugment`` of torchvision v2,
     drawn independently for every sample (coins, factors, the jitter order, σ, and the
     RandAugment ops and signs). RandAugment's magnitude is fixed, so the samples that drew the
-    same (op, sign) go through torchvision's own functional op together; the colour jitter
-    and blur, whose factors differ per sample, are the same formulas with per-sample
-    factors. Used as ``SsclDataPreprocessor(batch_augments=dict(strong=...))``.
+    same (op, sign) go through torchvision's own functional op together (autocontrast: the
+    same formula without its boolean-mask writes); the colour jitter and blur, whose factors
+    differ per sample, are the same formulas with per-sample factors. Used as
+    ``SsclDataPreprocessor(batch_augments=dict(strong=...))``.
 
     The random decisions are drawn on the CPU and only the per-sample factors and group
-    indices are copied to the device, so forming the groups never waits for the GPU. Batch
+    indices are copied to the device, so neither forming the groups nor any op reads the
+    device back (no host sync). Each stage writes its groups into one copy of the batch. Batch
     t of rank r draws from a generator seeded with hash(seed, r, t): ranks draw
     independently, and the (seed, t) pair is the module's extra state, so a resumed run
     continues the same draws.
@@ -112,23 +133,25 @@ class BatchStrongAugment(nn.Module):
     def forward(self, imgs: torch.Tensor) -> torch.Tensor:
         """Args: imgs (N, 3, H, W) on the 0-255 scale (uint8 or float).
         Returns: uint8 (N, 3, H, W)."""
-        x = imgs if imgs.dtype == torch.uint8 else imgs.round().clamp(0, 255).to(torch.uint8)
+        # a copy of the input that the stages then write in place, group by group
+        x = imgs.clone() if imgs.dtype == torch.uint8 else imgs.round().clamp(0, 255).to(
+            torch.uint8)
         n, g = x.size(0), self.generator
         g.manual_seed(int(mix_seeds(self.seed, get_rank(), self.num_batches)))
         self.num_batches += 1
         if self.color_jitter is not None:
-            x = self._jitter(x)
+            self._jitter(x)
         if self.grayscale_p > 0:
-            x = self._apply_to(x, torch.rand(n, generator=g) < self.grayscale_p,
-                               lambda s, i: TF.rgb_to_grayscale(s, num_output_channels=3))
+            self._apply_to(x, torch.rand(n, generator=g) < self.grayscale_p,
+                           lambda s, i: TF.rgb_to_grayscale(s, num_output_channels=3))
         if self.blur is not None:
             low, high = self.blur['sigma']
             sigma = to_device_async(torch.empty(n).uniform_(low, high, generator=g), x.device)
             kernel_size = self.blur['kernel_size']
-            x = self._apply_to(x, torch.rand(n, generator=g) < self.blur['p'],
-                               lambda s, i: separable_gaussian_blur(s, kernel_size, sigma[i]))
+            self._apply_to(x, torch.rand(n, generator=g) < self.blur['p'],
+                           lambda s, i: separable_gaussian_blur(s, kernel_size, sigma[i]))
         if self.rand_augment is not None:
-            x = self._rand_augment(x)
+            self._rand_augment(x)
         return x
 
     def get_extra_state(self) -> torch.Tensor:
@@ -139,17 +162,16 @@ class BatchStrongAugment(nn.Module):
         self.seed, self.num_batches = (int(v) for v in state.tolist())
 
     @staticmethod
-    def _apply_to(x: torch.Tensor, mask: torch.Tensor,
-                  op: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> torch.Tensor:
-        """``op(x[idx], idx)`` written back for the samples where the CPU ``mask`` holds."""
-        idx = mask.nonzero()[:, 0]
+    def _apply_to(x: torch.Tensor, samples: torch.Tensor,
+                  op: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+        """``x[idx] = op(x[idx], idx)`` in place, for the CPU indices or the CPU boolean mask
+        ``samples`` (the host reads only its own draws)."""
+        idx = samples.nonzero()[:, 0] if samples.dtype == torch.bool else samples
         if idx.numel():
             idx = to_device_async(idx, x.device)
-            x = x.clone()
             x[idx] = op(x[idx], idx)
-        return x
 
-    def _jitter(self, x: torch.Tensor) -> torch.Tensor:
+    def _jitter(self, x: torch.Tensor) -> None:
         cfg, n, g = self.color_jitter, x.size(0), self.generator
 
         def factors(value, centre: float, low_bound: float) -> torch.Tensor:
@@ -173,11 +195,11 @@ class BatchStrongAugment(nn.Module):
         order = torch.rand(n, 4, generator=g).argsort(dim=1)  # a permutation per sample
         applied = torch.rand(n, generator=g) < cfg['p']
         for step in range(4):
-            for k, op in enumerate(ops):
-                x = self._apply_to(x, applied & (order[:, step] == k), op)
-        return x
+            for k, idx in _groups(torch.where(applied, order[:, step], 4), 5):
+                if k < 4:  # key 4: no jitter for this sample
+                    self._apply_to(x, idx, ops[k])
 
-    def _rand_augment(self, x: torch.Tensor) -> torch.Tensor:
+    def _rand_augment(self, x: torch.Tensor) -> None:
         cfg = self.rand_augment
         bins, level = cfg['num_magnitude_bins'], cfg['magnitude']
         h, w = x.shape[-2:]
@@ -188,18 +210,15 @@ class BatchStrongAugment(nn.Module):
 
         posterize_bits = int(8 - (torch.arange(bins) / ((bins - 1) / 4)).round().int()[level])
         solarize = float(torch.linspace(1.0, 0.0, bins)[level]) * 255
+        signed = torch.tensor([s for _, s in RAND_AUGMENT_OPS], dtype=torch.long)
         for _ in range(cfg['num_ops']):
             op_ids = torch.randint(len(RAND_AUGMENT_OPS), (n, ), generator=g)
-            signs = torch.randint(2, (n, ), generator=g)
-            for k, (name, signed) in enumerate(RAND_AUGMENT_OPS):
-                for sign in ((1.0, -1.0) if signed else (1.0, )):
-                    mask = op_ids == k
-                    if signed:
-                        mask = mask & (signs == (0 if sign > 0 else 1))
-                    x = self._apply_to(
-                        x, mask, lambda t, i, name=name, sign=sign: self._ra_op(
-                            t, name, sign, mag, h, w, posterize_bits, solarize))
-        return x
+            signs = torch.randint(2, (n, ), generator=g)  # 0: +, 1: - (signed ops only)
+            for key, idx in _groups(op_ids * 2 + signs * signed[op_ids], 2 * len(signed)):
+                name, sign = RAND_AUGMENT_OPS[key // 2][0], -1.0 if key % 2 else 1.0
+                self._apply_to(
+                    x, idx, lambda t, i: self._ra_op(t, name, sign, mag, h, w, posterize_bits,
+                                                     solarize))
 
     @staticmethod
     def _ra_op(t: torch.Tensor, name: str, sign: float, mag: Callable[[float], float], h: int,
@@ -235,5 +254,5 @@ class BatchStrongAugment(nn.Module):
         if name == 'Solarize':
             return TF.solarize(t, threshold=solarize)
         if name == 'AutoContrast':
-            return TF.autocontrast(t)
+            return _autocontrast(t)
         return TF.equalize(t)

@@ -47,10 +47,10 @@ class SsclDataPreprocessor(BaseDataPreprocessor):
 
     def normalize(self, img: torch.Tensor) -> torch.Tensor:
         """Args: img (N, 3, H, W) any dtype on the device. Returns: float (N, 3, H, W)."""
-        img = (img.float() - self.mean) / self.std
-        if self.channels_last:
-            img = img.contiguous(memory_format=torch.channels_last)
-        return img
+        layout = torch.channels_last if self.channels_last else torch.contiguous_format
+        # one copy in the final layout, normalised in place (no second copy for the layout)
+        img = img.to(torch.float32, memory_format=layout, copy=True)
+        return img.sub_(self.mean).div_(self.std)
 
     def forward(self, data: dict, training: bool = False) -> Dict[str, Any]:
         """Args:
