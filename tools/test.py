@@ -9,8 +9,8 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from sscl.utils import (allow_pickle, close_distributed, init_cpu_distributed, register_all_modules,
-                        trained_weights)
+from sscl.utils import (close_distributed, init_cpu_distributed, register_all_modules,
+                        sscl_checkpoint_loading, trained_weights)
 from sscl.utils.cli import (add_allow_pickle_argument, check_top_level_keys, default_work_dir,
                             exit_on_user_error, load_config, merge_overrides)
 
@@ -68,8 +68,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
-    with exit_on_user_error('test.py'):
-        allow_pickle(args.allow_pickle)
+    with exit_on_user_error('test.py'), sscl_checkpoint_loading(args.allow_pickle):
         test(load_config(args.config), args)
         close_distributed()
 

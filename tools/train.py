@@ -6,8 +6,8 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from sscl.utils import (ConfigError, allow_pickle, close_distributed, init_cpu_distributed,
-                        register_all_modules)
+from sscl.utils import (ConfigError, close_distributed, init_cpu_distributed,
+                        register_all_modules, sscl_checkpoint_loading)
 from sscl.utils.cli import (add_allow_pickle_argument, check_semi_batch, check_top_level_keys,
                             default_work_dir, exit_on_user_error, load_config,
                             merge_overrides)
@@ -91,8 +91,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
-    with exit_on_user_error('train.py'):
-        allow_pickle(args.allow_pickle)
+    with exit_on_user_error('train.py'), sscl_checkpoint_loading(args.allow_pickle):
         cfg = merge_args(load_config(args.config), args)
         check_top_level_keys(cfg, args.config)
         check_semi_batch(cfg)
