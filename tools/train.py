@@ -8,9 +8,9 @@ from mmengine.runner import Runner
 
 from sscl.utils import (ConfigError, close_distributed, init_cpu_distributed,
                         register_all_modules, sscl_checkpoint_loading)
-from sscl.utils.cli import (add_allow_pickle_argument, check_semi_batch, check_top_level_keys,
-                            default_work_dir, exit_on_user_error, load_config,
-                            merge_overrides)
+from sscl.utils.cli import (add_allow_pickle_argument, add_tensorboard, check_semi_batch,
+                            check_top_level_keys, default_work_dir, exit_on_user_error,
+                            load_config, merge_overrides)
 
 
 def parse_args() -> argparse.Namespace:
@@ -44,6 +44,10 @@ def parse_args() -> argparse.Namespace:
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
+    parser.add_argument(
+        '--tensorboard',
+        action='store_true',
+        help='also log to TensorBoard (event files in <work_dir>/<timestamp>/vis_data/)')
     add_allow_pickle_argument(parser)
     # torchrun passes --local-rank (torch >= 2.0) or --local_rank
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -74,6 +78,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
         if cfg.optim_wrapper.dtype == 'float16':
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+    if args.tensorboard:
+        add_tensorboard(cfg)
 
     if args.auto_scale_lr:
         cfg.setdefault('auto_scale_lr', dict())
