@@ -1,5 +1,5 @@
-from .checkpoint_loading import (allow_pickle, key_listing, safe_torch_load, sscl_checkpoint_loading,
-                                 trained_weights)
+from .checkpoint_loading import (allow_pickle, key_listing, safe_torch_load,
+                                 sscl_checkpoint_loading, trained_weights)
 from .dist import close_distributed, init_cpu_distributed
 from .errors import (CheckpointError, ConfigError, DataError, DataFileNotFoundError, ImageReadError,
                      NonFiniteLossError, SsclError)
