@@ -1,4 +1,8 @@
-"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [options]``."""
+"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [options]``.
+
+Besides the config's metrics it logs the accuracy of every class and writes the confusion
+matrix to ``<work_dir>/confusion_matrix.png``.
+"""
 import argparse
 import os
 
@@ -11,8 +15,8 @@ from mmengine.runner import Runner
 
 from sscl.utils import (close_distributed, init_cpu_distributed, register_all_modules,
                         sscl_checkpoint_loading, trained_weights)
-from sscl.utils.cli import (add_allow_pickle_argument, check_top_level_keys, default_work_dir,
-                            exit_on_user_error, load_config, merge_overrides)
+from sscl.utils.cli import (add_allow_pickle_argument, add_per_class_report, check_top_level_keys,
+                            default_work_dir, exit_on_user_error, load_config, merge_overrides)
 
 
 class UseTrainedWeights(Hook):
@@ -49,6 +53,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--out', help='dump the metrics to this file (.json/.yaml/.pkl by its suffix)')
     parser.add_argument(
+        '--dump-preds',
+        help='dump every test sample\'s label, predicted label and scores to this file '
+        '(.json/.yaml/.pkl by its suffix)')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -82,6 +90,7 @@ def test(cfg: Config, args: argparse.Namespace) -> None:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = default_work_dir(args.config)
     check_top_level_keys(cfg, args.config)
+    add_per_class_report(cfg, args.dump_preds)
     cfg.load_from = args.checkpoint
     init_cpu_distributed(cfg.launcher)
     runner = Runner.from_cfg(cfg)

@@ -129,6 +129,17 @@ def add_tensorboard(cfg: Config) -> None:
     visualizer.vis_backends = backends
 
 
+def add_per_class_report(cfg: Config, dump_file: Optional[str] = None) -> None:
+    """Append ``PerClassAccuracy`` to ``cfg.test_evaluator``: a per-class table in the log,
+    ``<work_dir>/confusion_matrix.png`` and, with ``dump_file``, every prediction."""
+    evaluators = cfg.get('test_evaluator') or []
+    evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
+    evaluators.append(
+        dict(type='PerClassAccuracy', confusion_png=osp.join(cfg.work_dir, 'confusion_matrix.png'),
+             dump_file=dump_file))
+    cfg.test_evaluator = evaluators
+
+
 def default_work_dir(config_path: str) -> str:
     """``work_dirs/<method folder>/<config name>``: configs of the same name in two method
     folders (``sscl/`` and ``fixmatch/``) never share a work dir, so ``--resume`` of one
