@@ -36,15 +36,17 @@ def test_digits_views_are_the_pipelines_draws_and_the_png_is_written(tmp_path):
     assert views['labeled'].shape == (4, 3, 16, 16) and views['labeled'].dtype == torch.uint8
     assert views['weak'].shape == views['strong'].shape == (4, 3, 16, 16)
     assert views['batch_augmented'] == []
-    # the same items a training run of seed 3 reads at positions 0-7 of epoch 0, rank 0
+    # spread over the sets (20 labeled, 30 unlabeled), read as a training run of seed 3
+    # reads positions 0-7 of epoch 0, rank 0
+    assert views['indices'] == [0, 6, 13, 19, 20, 30, 39, 49]
     with DefaultScope.overwrite_default_scope('sscl'):
         dataset = DATASETS.build(cfg.train_dataloader.dataset)
-        start = len(dataset.labeled)
-        items = list(keyed_items([0, 1, 2, 3, start, start + 1, start + 2, start + 3], 3, 0, 0))
-        expected = [dataset[item] for item in items]
+        assert (len(dataset.labeled), len(dataset.unlabeled)) == (20, 30)
+        expected = [dataset[item] for item in keyed_items(views['indices'], 3, 0, 0)]
     assert torch.equal(views['labeled'], torch.stack([e['inputs'] for e in expected[:4]]))
     assert torch.equal(views['strong'], torch.stack([e['inputs']['strong'] for e in expected[4:]]))
     assert views['labels'] == [str(int(e['data_samples']['gt_label'])) for e in expected[:4]]
+    assert len(set(views['labels'])) == 4  # the first indices would all be class 0
     assert not torch.equal(views['weak'], views['strong'])
 
     out = tmp_path / 'views.png'

@@ -34,6 +34,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def spread(size: int, num: int) -> List[int]:
+    """``num`` indices spread evenly over ``range(size)`` (the sets are sorted by class)."""
+    return sorted(set(np.linspace(0, size - 1, min(num, size)).round().astype(int).tolist()))
+
+
 def read(dataset, indices: List[int], seed: int) -> List[dict]:
     """The packed samples at ``indices``, drawn as item ``i`` of epoch 0 on rank 0."""
     return [dataset[item] for item in keyed_items(indices, seed, rank=0, epoch=0)]
@@ -41,24 +46,26 @@ def read(dataset, indices: List[int], seed: int) -> List[dict]:
 
 def collect_views(cfg: Config, num: int, seed: int) -> Dict[str, object]:
     """``{'labeled': (N, 3, H, W) uint8, 'labels': [class names], 'weak'/'strong':
-    (M, 3, H, W) uint8 (semi-supervised configs only), 'batch_augmented': [view names]}``."""
+    (M, 3, H, W) uint8 (semi-supervised configs only), 'batch_augmented': [view names],
+    'indices': the dataset indices read}``, N and M at most ``num``."""
     with DefaultScope.overwrite_default_scope('sscl'):
         dataset = DATASETS.build(cfg.train_dataloader.dataset)
         semi = hasattr(dataset, 'labeled') and hasattr(dataset, 'unlabeled')
         labeled = dataset.labeled if semi else dataset
         # semi: indices [0, len(labeled)) read the labeled set, the following the unlabeled
-        indices = list(range(min(num, len(labeled))))
+        indices = spread(len(labeled), num)
+        n_lab = len(indices)
         if semi:
-            start = len(labeled)
-            indices += list(range(start, start + min(num, len(dataset.unlabeled))))
+            indices += [len(labeled) + i for i in spread(len(dataset.unlabeled), num)]
         samples = read(dataset, indices, seed)
-        unlabeled, samples = samples[min(num, len(labeled)):], samples[:min(num, len(labeled))]
+        unlabeled, samples = samples[n_lab:], samples[:n_lab]
         classes = labeled.metainfo.get('classes')
         labels = [int(s['data_samples']['gt_label']) for s in samples]
         views: Dict[str, object] = dict(
             labeled=torch.stack([s['inputs'] for s in samples]),
             labels=[str(classes[k]) if classes else str(k) for k in labels],
-            batch_augmented=[])
+            batch_augmented=[],
+            indices=indices)
         if semi:
             for view in ('weak', 'strong'):
                 views[view] = torch.stack([s['inputs'][view] for s in unlabeled])
