@@ -2,10 +2,10 @@
 docs/ and configs/ mention are the ones tools/train.py and the code give."""
 import argparse
 import glob
-import importlib.util
 import inspect
 import os.path as osp
 import re
+import runpy
 import sys
 
 from mmengine.config import Config
@@ -21,20 +21,13 @@ CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '*', '*.py'))
 WORK_PATH = re.compile(r'work_dirs/[\w./<>*-]+')
 
 
-def train_tool():
-    spec = importlib.util.spec_from_file_location('train_tool',
-                                                  osp.join(ROOT, 'tools', 'train.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def written_work_dir(config: str) -> str:
     """The work directory tools/train.py gives ``config`` without --work-dir."""
     args = argparse.Namespace(config=config, launcher='none', cfg_options=None, work_dir=None,
                               amp=False, auto_scale_lr=False, resume=None, tensorboard=False)
     cfg = Config(dict(optim_wrapper=dict(type='OptimWrapper')))
-    return osp.normpath(train_tool().merge_args(cfg, args).work_dir)
+    merge_args = runpy.run_path(osp.join(ROOT, 'tools', 'train.py'))['merge_args']
+    return osp.normpath(merge_args(cfg, args).work_dir)
 
 
 def mentions(pattern):
