@@ -1,6 +1,8 @@
 """Packaging for sscl (OpenMMLab-style requirements split under requirements/)."""
+import importlib.metadata
 import os.path as osp
 import re
+import sysconfig
 
 from setuptools import find_packages, setup
 
@@ -23,6 +25,26 @@ def parse_requirements(name: str) -> list:
     return lines
 
 
+def installed_distributions() -> set:
+    """Names of the distributions in the environment being installed into.
+
+    Read from its site-packages (``sysconfig``), which pip's isolated build hides from
+    ``sys.path`` but not from the interpreter's paths.
+    """
+    paths = sorted({sysconfig.get_paths()[key] for key in ('purelib', 'platlib')})
+    return {dist.metadata['Name'].lower() for dist in importlib.metadata.distributions(path=paths)}
+
+
+def runtime_requirements() -> list:
+    """``requirements/runtime.txt``, with ``mmcv`` in place of ``mmcv-lite`` where the full
+    mmcv (with compiled ops, from ``tools/install.sh --det``) is installed: both install the
+    same ``mmcv/`` folder, so requiring mmcv-lite there would overwrite the ops' package."""
+    requirements = parse_requirements('runtime.txt')
+    if 'mmcv' in installed_distributions():
+        requirements = [re.sub(r'^mmcv-lite\b', 'mmcv', r) for r in requirements]
+    return requirements
+
+
 setup(
     name='sscl',
     version=read_version(),
@@ -31,14 +53,16 @@ setup(
         osp.join(HERE, 'README.md')) else '',
     long_description_content_type='text/markdown',
     license='Apache License 2.0',
-    python_requires='>=3.9',
+    python_requires='>=3.10',  # as torch's wheels in requirements/runtime.txt
     packages=find_packages(exclude=('configs', 'tools', 'tests', 'demo')),
     include_package_data=True,
     package_data={'sscl': ['data/imagenet_subsets/*']},
-    install_requires=parse_requirements('runtime.txt'),
+    install_requires=runtime_requirements(),
     extras_require={
-        'all': parse_requirements('mminstall.txt'),
+        # mmdet needs mmcv's compiled ops, which this extra cannot build (PyPI has no mmcv 2.x
+        # wheels and pip's build of its sdist is not the unity build): they come from
+        # `bash tools/install.sh --det`, which installs this extra too.
+        'det': parse_requirements('det.txt'),
         'tests': parse_requirements('tests.txt'),
-        'mim': parse_requirements('mminstall.txt'),
     },
     zip_safe=False)

@@ -1,4 +1,8 @@
-"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [options]``."""
+"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [options]``.
+
+Besides the config's metrics it logs the accuracy of every class and writes the confusion
+matrix to ``<work_dir>/confusion_matrix.png``.
+"""
 import argparse
 
 from mmengine.config import Config
@@ -8,10 +12,10 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from sscl.utils import (allow_pickle, close_distributed, init_cpu_distributed, register_all_modules,
-                        trained_weights)
-from sscl.utils.cli import (add_runner_arguments, exit_on_user_error, load_config,
-                            parse_runner_args, setup_config)
+from sscl.utils import (close_distributed, init_cpu_distributed, register_all_modules,
+                        sscl_checkpoint_loading, trained_weights)
+from sscl.utils.cli import (add_per_class_report, add_runner_arguments, exit_on_user_error,
+                            load_config, parse_runner_args, setup_config)
 
 
 class UseTrainedWeights(Hook):
@@ -46,6 +50,10 @@ def parse_args() -> argparse.Namespace:
         'beside the average')
     parser.add_argument(
         '--out', help='dump the metrics to this file (.json/.yaml/.pkl by its suffix)')
+    parser.add_argument(
+        '--dump-preds',
+        help='dump every test sample\'s label, predicted label and scores to this file '
+        '(.json/.yaml/.pkl by its suffix)')
     add_runner_arguments(parser)
     return parse_runner_args(parser)
 
@@ -53,8 +61,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
-    with exit_on_user_error('test.py'):
-        allow_pickle(args.allow_pickle)
+    with exit_on_user_error('test.py'), sscl_checkpoint_loading(args.allow_pickle):
         test(load_config(args.config), args)
         close_distributed()
 
@@ -62,6 +69,7 @@ def main() -> None:
 def test(cfg: Config, args: argparse.Namespace) -> None:
     """Evaluate ``args.checkpoint`` with the config's test loop; rank 0 writes ``--out``."""
     setup_config(cfg, args)
+    add_per_class_report(cfg, args.dump_preds)
     cfg.load_from = args.checkpoint
     init_cpu_distributed(cfg.launcher)
     runner = Runner.from_cfg(cfg)

@@ -5,10 +5,10 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from sscl.utils import (ConfigError, allow_pickle, close_distributed, init_cpu_distributed,
-                        register_all_modules)
-from sscl.utils.cli import (add_runner_arguments, check_semi_batch, exit_on_user_error, load_config,
-                            parse_runner_args, setup_config)
+from sscl.utils import (ConfigError, close_distributed, init_cpu_distributed,
+                        register_all_modules, sscl_checkpoint_loading)
+from sscl.utils.cli import (add_runner_arguments, add_tensorboard, check_semi_batch,
+                            exit_on_user_error, load_config, parse_runner_args, setup_config)
 
 
 def parse_args() -> argparse.Namespace:
@@ -30,6 +30,10 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help='scale the learning rate linearly with the total batch size '
         '(the config\'s auto_scale_lr.base_batch_size is the reference)')
+    parser.add_argument(
+        '--tensorboard',
+        action='store_true',
+        help='also log to TensorBoard (event files in <work_dir>/<timestamp>/vis_data/)')
     add_runner_arguments(parser)
     return parse_runner_args(parser)
 
@@ -51,6 +55,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         if cfg.optim_wrapper.dtype == 'float16':
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
+    if args.tensorboard:
+        add_tensorboard(cfg)
+
     if args.auto_scale_lr:
         cfg.setdefault('auto_scale_lr', dict())
         cfg.auto_scale_lr.enable = True
@@ -67,8 +74,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
-    with exit_on_user_error('train.py'):
-        allow_pickle(args.allow_pickle)
+    with exit_on_user_error('train.py'), sscl_checkpoint_loading(args.allow_pickle):
         cfg = merge_args(load_config(args.config), args)
         check_semi_batch(cfg)
         init_cpu_distributed(cfg.launcher)

@@ -1,13 +1,16 @@
 """Read local checkpoints without executing pickled code, unless the user opts in.
 
 mmengine reads local files with a bare ``torch.load``, whose safety depends on the torch
-version. sscl registers its own loader for local paths (every ``load_from``, ``--resume``
-and ``init_cfg=dict(type='Pretrained')``) that always passes ``weights_only=True``; only
-:func:`allow_pickle` (``--allow-pickle`` on the command line) turns that off.
+version. Inside :func:`sscl_checkpoint_loading` (around the runs of sscl's tools: every
+``load_from``, ``--resume`` and ``init_cfg=dict(type='Pretrained')``), mmengine's loader for
+local paths is sscl's, which always passes ``weights_only=True`` and names the file in a
+one-line error; only :func:`allow_pickle` (``--allow-pickle``) turns that off. Outside the
+block, and so for other packages in the same process, loading stays as mmengine made it.
 """
 import os.path as osp
 import pickle
-from typing import Dict, Optional, Sequence
+from contextlib import contextmanager
+from typing import Dict, Iterator, Optional, Sequence
 
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
@@ -74,7 +77,22 @@ def trained_weights(checkpoint: dict) -> Optional[dict]:
     return {k[len('module.'):]: v for k, v in ema.items() if k.startswith('module.')}
 
 
-@CheckpointLoader.register_scheme(prefixes='', force=True)
 def load_from_local(filename: str, map_location=None) -> dict:
-    """mmengine's loader for local paths (``~`` expanded), reading safely."""
+    """A loader for mmengine's local paths (``~`` expanded), reading safely."""
     return safe_torch_load(osp.expanduser(filename), map_location)
+
+
+@contextmanager
+def sscl_checkpoint_loading(pickle_allowed: bool = False) -> Iterator[None]:
+    """Within the block, mmengine's ``CheckpointLoader`` reads local paths with
+    :func:`load_from_local` (``pickle_allowed``: :func:`allow_pickle`); on leaving it, the
+    loader and the pickle setting in place before are restored."""
+    previous_loader = CheckpointLoader._schemes['']
+    previous_pickle = _ALLOW_PICKLE
+    CheckpointLoader.register_scheme('', load_from_local, force=True)
+    allow_pickle(pickle_allowed)
+    try:
+        yield
+    finally:
+        CheckpointLoader.register_scheme('', previous_loader, force=True)
+        allow_pickle(previous_pickle)

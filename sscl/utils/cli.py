@@ -20,7 +20,7 @@ RUNNER_KEYS = (
     'val_evaluator', 'test_evaluator', 'default_hooks', 'custom_hooks', 'data_preprocessor',
     'load_from', 'resume', 'launcher', 'env_cfg', 'log_processor', 'log_level', 'visualizer',
     'default_scope', 'randomness', 'experiment_name', 'model_wrapper_cfg', 'custom_imports',
-    'compile', 'vis_backends')
+    'compile')
 _WORKER_LINE = re.compile(r'^(?:[A-Za-z_][\w.]*\.)?\w+(?:Error|Exception): (.*)$')
 _SIGNATURE = re.compile(r'unexpected keyword argument|missing \d+ required (positional|keyword)')
 
@@ -130,8 +130,9 @@ def merge_overrides(cfg: Config, options: Optional[dict], path: str) -> None:
         if top in RUNNER_KEYS:
             continue
         _check_not_misspelt(top, f'--cfg-options {key}')
-        hint = (' (the labeled fold: train_dataloader.dataset.labeled.split_seed)'
-                if top == 'split_seed' else '')
+        hint = {'split_seed': ' (the labeled fold: train_dataloader.dataset.labeled.split_seed)',
+                'vis_backends': ' (visualizer.vis_backends, or train.py --tensorboard)'}.get(
+                    top, '')
         raise ConfigError(f'--cfg-options {key}: "{top}" is a variable of {path}, read only '
                           f'while the file is parsed, so overriding it changes nothing; '
                           f'override the key that uses it{hint}')
@@ -156,6 +157,29 @@ def _hook_key(cfg: Config, key: str) -> str:
         raise ConfigError(f'--cfg-options {key}: custom_hooks holds {len(matches)} hooks of '
                           f'type {parts[1]} (hooks: {types})')
     return '.'.join([parts[0], str(matches[0])] + parts[2:])
+
+
+def add_tensorboard(cfg: Config) -> None:
+    """Add mmengine's ``TensorboardVisBackend`` to the visualizer's backends (``--tensorboard``):
+    event files beside ``vis_data/scalars.json``, under ``<work_dir>/<timestamp>/vis_data/``."""
+    visualizer = cfg.get('visualizer')
+    if visualizer is None:
+        raise ConfigError('--tensorboard: the config has no visualizer to add a backend to')
+    backends = list(visualizer.get('vis_backends') or [])
+    if not any(b.get('type') == 'TensorboardVisBackend' for b in backends):
+        backends.append(dict(type='TensorboardVisBackend'))
+    visualizer.vis_backends = backends
+
+
+def add_per_class_report(cfg: Config, dump_file: Optional[str] = None) -> None:
+    """Append ``PerClassAccuracy`` to ``cfg.test_evaluator``: a per-class table in the log,
+    ``<work_dir>/confusion_matrix.png`` and, with ``dump_file``, every prediction."""
+    evaluators = cfg.get('test_evaluator') or []
+    evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
+    evaluators.append(
+        dict(type='PerClassAccuracy', confusion_png=osp.join(cfg.work_dir, 'confusion_matrix.png'),
+             dump_file=dump_file))
+    cfg.test_evaluator = evaluators
 
 
 def default_work_dir(config_path: str) -> str:

@@ -10,7 +10,7 @@ from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 
 from sscl.registry import MODELS
-from sscl.utils import register_all_modules
+from sscl.utils import register_all_modules, sscl_checkpoint_loading
 from sscl.utils.errors import CheckpointError
 
 register_all_modules(init_default_scope=False)
@@ -31,7 +31,7 @@ def save(path, module, prefix='backbone.', extra=None):
 def init_from(checkpoint, prefix='backbone.', **kwargs):
     model = wrn(init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix=prefix),
                 **kwargs)
-    with DefaultScope.overwrite_default_scope('sscl'):
+    with DefaultScope.overwrite_default_scope('sscl'), sscl_checkpoint_loading():
         model.init_weights()
     return model
 

@@ -2,6 +2,8 @@
 import importlib.util
 import json
 import os.path as osp
+import threading
+import time
 
 import pytest
 from scipy import stats
@@ -72,7 +74,7 @@ def test_finished_runs_are_read_back_and_a_failed_run_still_gives_the_table(
     trained = []
     real = compare.run_one
 
-    def run_one(config, options, seed, run_dir, cfg_options, threads, repeat):
+    def run_one(config, options, seed, run_dir, cfg_options, threads, repeat, device=None):
         if not osp.isfile(osp.join(run_dir, 'result.json')):
             trained.append((config, seed))
         return real(config, options + ['model.type=NoSuchModel'], seed, run_dir, cfg_options,
@@ -174,7 +176,7 @@ def test_repeats_rerun_each_fold_with_other_run_seeds_and_pair_the_fold_means(
             (FIXMATCH, 1, 1): 85.0}
     seen = []
 
-    def run_one(config, options, seed, run_dir, cfg_options, threads, repeat):
+    def run_one(config, options, seed, run_dir, cfg_options, threads, repeat, device=None):
         seen.append((config, seed, repeat, osp.basename(run_dir)))
         return dict(top1=top1[config, seed, repeat], minutes=1.0 + repeat)
 
@@ -216,3 +218,53 @@ def test_a_repeat_trains_the_same_fold_with_another_run_seed(tmp_path, monkeypat
     for cmd in (train, test):
         options = cmd[cmd.index('--cfg-options') + 1:]
         assert options[:2] == ['randomness.seed=1000', f'{compare.FOLD_KEY}=0']
+
+
+def test_jobs_run_on_their_own_gpus_round_robin_with_the_sequential_results(
+        tmp_path, monkeypatch):
+    top1 = {(SSCL, 0): 90.0, (SSCL, 1): 80.0, (SSCL, 2): 70.0, (FIXMATCH, 0): 85.0,
+            (FIXMATCH, 1): 82.0, (FIXMATCH, 2): 75.0}
+    running, clashes, devices = [], [], []
+    lock = threading.Lock()
+
+    def run_one(config, options, seed, run_dir, cfg_options, threads, repeat, device=None):
+        with lock:
+            clashes.extend(d for d in running if d == device and device is not None)
+            running.append(device)
+            devices.append(device)
+        time.sleep(0.05)  # the jobs overlap
+        with lock:
+            running.remove(device)
+        return dict(top1=top1[config, seed], minutes=1.0)
+
+    monkeypatch.setattr(compare, 'run_one', run_one)
+    args = [SSCL, FIXMATCH, '--seeds', '0', '1', '2', '--work-dir']
+    monkeypatch.setattr(compare, 'visible_gpus', lambda: [])
+    compare.main(args + [str(tmp_path / 'sequential'), '--jobs', '1'])
+    assert devices == [None] * 6
+    devices.clear()
+    monkeypatch.setattr(compare, 'visible_gpus', lambda: ['2', '5'])
+    compare.main(args + [str(tmp_path / 'parallel'), '--jobs', '2'])
+    assert sorted(devices) == ['2', '2', '2', '5', '5', '5'] and not clashes
+    devices.clear()
+    compare.main(args + [str(tmp_path / 'shared'), '--jobs', '3'])
+    assert set(devices) == {'2', '5'} and len(devices) == 6  # three jobs share two GPUs
+    summaries = [json.loads((tmp_path / d / 'summary.json').read_text())
+                 for d in ('sequential', 'parallel', 'shared')]
+    for key in ('entries', 'runs', 'paired'):
+        assert summaries[0][key] == summaries[1][key] == summaries[2][key]
+
+
+def test_a_run_trains_and_tests_on_its_gpu(tmp_path, monkeypatch):
+    calls, envs = [], []
+    run = fake_tools(calls)
+
+    def run_recording_env(cmd, stdout, env, **kwargs):
+        envs.append(env['CUDA_VISIBLE_DEVICES'])
+        return run(cmd, stdout, **kwargs)
+
+    monkeypatch.setattr(compare.subprocess, 'run', run_recording_env)
+    monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '3,7')
+    assert compare.visible_gpus() == ['3', '7']
+    compare.run_one(FIXMATCH, [], 0, str(tmp_path), [], 1, device='7')
+    assert envs == ['7', '7'] and len(calls) == 2

@@ -158,3 +158,36 @@ def test_allow_pickle_loads_a_trusted_pickled_checkpoint(setup):
                            flags=['--allow-pickle', '--out', str(out)])
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(out.read_text())['accuracy/top1'] == pytest.approx(100 * 3 / 12)
+
+
+def test_per_class_accuracy_confusion_matrix_and_predictions(setup):
+    """The EMA head answers 0: class 0 (3 images) 100 %, classes 1-9 (1 image each) 0 %."""
+    from PIL import Image
+    tmp, data, config = setup
+    preds, out, work = tmp / 'preds.json', tmp / 'per_class.json', tmp / 'work_per_class'
+    cmd = [sys.executable, 'tools/test.py', config, str(tmp / 'ckpt.pth'), '--work-dir',
+           str(work), '--out', str(out), '--dump-preds', str(preds), '--cfg-options',
+           f'test_dataloader.dataset.data_root={data}', 'test_dataloader.num_workers=0',
+           'test_dataloader.persistent_workers=False', 'test_dataloader.batch_size=5']
+    result = subprocess.run(cmd, cwd=ROOT, env=cpu_env(), capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    assert 'class  samples  correct  accuracy (%)' in log
+    assert '0            3        3        100.00' in log
+    assert '7            1        0          0.00' in log
+    metrics = json.loads(out.read_text())
+    assert metrics['per_class/mean_accuracy'] == pytest.approx(10.0)  # (100 + 9 * 0) / 10
+    assert metrics['accuracy/top1'] == pytest.approx(100 * 3 / 12)  # the config's metrics kept
+    dumped = json.loads(preds.read_text())
+    assert [d['sample_idx'] for d in dumped] == list(range(12))
+    assert sorted(d['gt_label'] for d in dumped) == [0, 0, 0] + list(range(1, 10))
+    assert all(d['pred_label'] == 0 and len(d['pred_score']) == 10 for d in dumped)
+    with Image.open(work / 'confusion_matrix.png') as png:
+        assert png.size[0] > 300 and png.size[1] > 300
+
+
+def test_confusion_matrix_counts_by_hand():
+    from sscl.evaluation.metrics import confusion_matrix
+    labels, preds = torch.tensor([0, 0, 1, 2, 2, 2]), torch.tensor([0, 1, 1, 0, 2, 2])
+    assert confusion_matrix(labels, preds, 3).tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]

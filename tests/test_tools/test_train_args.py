@@ -4,7 +4,10 @@ import importlib.util
 import os.path as osp
 from unittest import mock
 
+import pytest
 from mmengine.config import Config
+
+from sscl.utils import ConfigError
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 spec = importlib.util.spec_from_file_location('train_tool', osp.join(ROOT, 'tools', 'train.py'))
@@ -14,7 +17,7 @@ spec.loader.exec_module(train_tool)
 
 def args(**kwargs):
     base = dict(config='configs/sscl/r50_imagenet_10pct.py', launcher='none', cfg_options=None,
-                work_dir=None, amp=False, auto_scale_lr=False, resume=None)
+                work_dir=None, amp=False, auto_scale_lr=False, resume=None, tensorboard=False)
     return argparse.Namespace(**dict(base, **kwargs))
 
 
@@ -34,3 +37,28 @@ def test_resume_and_work_dir():
     cfg = train_tool.merge_args(cfg, args(resume='x.pth', work_dir='w', auto_scale_lr=True))
     assert (cfg.resume, cfg.load_from, cfg.work_dir) == (True, 'x.pth', 'w')
     assert cfg.auto_scale_lr.enable is True
+
+
+def test_tensorboard_adds_the_backend_once_and_writes_event_files(tmp_path):
+    from mmengine.visualization import Visualizer
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'sscl', 'wrn28-2_digits16_20labels.py'))
+    cfg = train_tool.merge_args(cfg, args(tensorboard=True))
+    cfg = train_tool.merge_args(cfg, args(tensorboard=True))
+    assert [b['type'] for b in cfg.visualizer.vis_backends] == [
+        'LocalVisBackend', 'TensorboardVisBackend']
+    visualizer = Visualizer(name='tb_test', save_dir=str(tmp_path),
+                            vis_backends=cfg.visualizer.vis_backends)
+    visualizer.add_scalars({'loss': 0.5}, step=1)
+    visualizer.close()
+    assert (tmp_path / 'vis_data' / 'scalars.json').is_file()
+    assert list((tmp_path / 'vis_data').glob('events.out.tfevents.*'))
+
+
+def test_a_vis_backends_override_is_refused_and_the_visualizers_is_not():
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'sscl', 'wrn28-2_digits16_20labels.py'))
+    with pytest.raises(ConfigError, match=r'"vis_backends" is a variable .* changes nothing.*'
+                       r'visualizer\.vis_backends, or train\.py --tensorboard'):
+        train_tool.merge_args(cfg, args(cfg_options={'vis_backends': []}))
+    backends = [dict(type='TensorboardVisBackend')]
+    cfg = train_tool.merge_args(cfg, args(cfg_options={'visualizer.vis_backends': backends}))
+    assert cfg.visualizer.vis_backends == backends

@@ -19,6 +19,10 @@ between runs that differ only in rounding. A fold's figure is then the mean of i
 paired statistics are over folds, and a third table gives each run's top-1 with the spread
 within a fold.
 
+``--jobs N`` trains N runs at a time; where GPUs are visible, each running job has its own,
+handed out round-robin (``CUDA_VISIBLE_DEVICES`` of its train.py and test.py), so N above the
+GPU count shares them.
+
 Runs finished in DIR are read back, not trained again, and an unfinished run resumes from
 its last checkpoint, so an interrupted comparison continues where it stopped; a failed run
 is reported and the table still prints.
@@ -34,6 +38,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from queue import Queue
 from glob import glob
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -122,16 +127,28 @@ def run_name(seed: int, repeat: int) -> str:
     return f'seed_{seed}' if repeat == 0 else f'seed_{seed}_repeat_{repeat}'
 
 
+def visible_gpus() -> List[str]:
+    """The GPUs this process may use, as ``CUDA_VISIBLE_DEVICES`` entries for its children."""
+    visible = os.environ.get('CUDA_VISIBLE_DEVICES')
+    if visible is not None:
+        return [d.strip() for d in visible.split(',') if d.strip()]
+    import torch
+    return [str(i) for i in range(torch.cuda.device_count())]
+
+
 def run_one(config: str, options: Sequence[str], seed: int, run_dir: str,
-            cfg_options: Sequence[str], threads: int, repeat: int = 0) -> dict:
-    """Train and test repeat ``repeat`` of one (entry, fold ``seed``); returns its figures
-    (read back if done)."""
+            cfg_options: Sequence[str], threads: int, repeat: int = 0,
+            device: Optional[str] = None) -> dict:
+    """Train and test repeat ``repeat`` of one (entry, fold ``seed``), on GPU ``device``
+    where given; returns its figures (read back if done)."""
     result_file = osp.join(run_dir, 'result.json')
     if osp.isfile(result_file):
         with open(result_file) as f:
             return json.load(f)
     os.makedirs(run_dir, exist_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    if device is not None:
+        env['CUDA_VISIBLE_DEVICES'] = device
     fold = [f'{FOLD_KEY}={seed}'] if has_labeled_split(config) else []
     options = [f'randomness.seed={run_seed(seed, repeat)}', *fold, *cfg_options, *options]
     train_log = osp.join(run_dir, 'train.log')
@@ -323,7 +340,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--cfg-options', nargs='+', default=[], help='key=value for every run')
     parser.add_argument('--repeats', type=int, default=1,
                         help='runs per (entry, seed), with run seeds seed + 1000 r')
-    parser.add_argument('--jobs', type=int, default=2, help='runs at a time')
+    parser.add_argument('--jobs', type=int, default=2,
+                        help='runs at a time, each on its own GPU (round-robin) where GPUs '
+                        'are visible')
     parser.add_argument('--threads', type=int, default=1, help='torch threads per run')
     return parser.parse_args(argv)
 
@@ -339,15 +358,23 @@ def main(argv: Optional[List[str]] = None) -> None:
     jobs = [(e, s, r) for r in range(args.repeats) for s in args.seeds for e in entries]
     runs: Dict[str, Dict[Tuple[int, int], dict]] = {e: {} for e in entries}
     start = time.time()
+    # one device slot per job that runs at a time; a job holds its slot while it runs
+    gpus = visible_gpus()
+    slots: Queue = Queue()
+    for i in range(args.jobs):
+        slots.put(gpus[i % len(gpus)] if gpus else None)
 
     def work(job: Tuple[str, int, int]) -> None:
         entry, seed, repeat = job
         run_dir = osp.join(args.work_dir, entry_slug(entry), run_name(seed, repeat))
+        device = slots.get()
         try:
             result = run_one(*specs[entry], seed, run_dir, args.cfg_options, args.threads,
-                             repeat)
+                             repeat, device=device)
         except Exception as e:  # one failed run must not lose the others' table
             result = dict(error=f'{type(e).__name__}: {e}')
+        finally:
+            slots.put(device)
         runs[entry][seed, repeat] = result
         done = sum(len(r) for r in runs.values())
         status = result.get('error') or f'top-1 {result.get("top1", float("nan")):.2f}'
