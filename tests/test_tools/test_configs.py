@@ -49,6 +49,56 @@ def test_imagenet_recipe_carries_table8_numbers():
     assert (one.loss_ctr.loss_weight, one.loss_pl.loss_weight) == (10.0, 5.0)
 
 
+DEFAULT, LITERAL = ('infonce', 'confident'), ('circle', 'table')
+# Every SsCL recipe with its contrastive loss setting (form, unlabeled_positives): one
+# setting, or the paper's literal reading in a *_literal.py variant (docs/method.md).
+LOSS_SETTINGS = {
+    'r50_imagenet_10pct.py': DEFAULT,
+    'r50_imagenet_10pct_200e.py': DEFAULT,
+    'r50_imagenet_10pct_gpu-aug.py': DEFAULT,
+    'r50_imagenet_10pct_literal.py': LITERAL,
+    'r50_imagenet_10pct_step-refresh.py': DEFAULT,
+    'r50_imagenet_1pct.py': DEFAULT,
+    'r50_imagenet_1pct_200e.py': DEFAULT,
+    'wrn28-2_cifar10_250labels.py': DEFAULT,
+    'wrn28-2_cifar10_4000labels.py': DEFAULT,
+    'wrn28-2_cifar10_40labels.py': DEFAULT,
+    'wrn28-2_cifar10_40labels_literal.py': LITERAL,
+    'wrn28-2_digits16_20labels.py': DEFAULT,
+    'wrn28-2_digits16_20labels_literal.py': LITERAL,
+    'wrn28-2_digits_40labels.py': DEFAULT,
+}
+
+
+def test_every_sscl_recipe_has_one_loss_setting_or_is_a_literal_variant():
+    paths = glob.glob(osp.join(ROOT, 'configs', 'sscl', '*.py'))
+    assert sorted(osp.basename(p) for p in paths) == sorted(LOSS_SETTINGS)
+    for path in paths:
+        name, model = osp.basename(path), Config.fromfile(path).model
+        assert (model.loss_ctr.form, model.unlabeled_positives) == LOSS_SETTINGS[name], name
+        assert (LOSS_SETTINGS[name] == LITERAL) == name.endswith('_literal.py'), name
+    # a literal variant in each recipe family: R50 ImageNet, WRN CIFAR-10, digits
+    families = {n.split('_')[0] + '_' + n.split('_')[1] for n in LOSS_SETTINGS
+                if n.endswith('_literal.py')}
+    assert families == {'r50_imagenet', 'wrn28-2_cifar10', 'wrn28-2_digits16'}
+
+
+@pytest.mark.parametrize('name', sorted(LOSS_SETTINGS))
+def test_every_sscl_recipe_guards_against_collapse_and_syncs_bn(name):
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'sscl', name))
+    guards = [h for h in cfg.custom_hooks if h.type == 'CollapseGuardHook']
+    assert len(guards) == 1 and guards[0].warmup >= 1 and guards[0].by_epoch
+    assert guards[0].key_threshold == guards[0].refresh_threshold == 0.99
+    assert cfg.default_hooks.sync_bn_statistics.type == 'SyncBNStatisticsHook'
+
+
+def test_moco_baselines_use_the_moco_loss():
+    register_all_modules()
+    for path in glob.glob(osp.join(ROOT, 'configs', 'mocov2', '*.py')):
+        model = MODELS.build(Config.fromfile(path).model)
+        assert (model.num_positives, model.negatives) == (0, 'all'), path
+
+
 @pytest.mark.parametrize('name', ['digits16_20labels', 'digits_40labels'])
 def test_supervised_baseline_reads_the_labeled_batches_of_sscl(name, tmp_path):
     """The supervised digits configs skip the augmentation of the unlabeled images, which
