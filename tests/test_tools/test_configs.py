@@ -92,6 +92,22 @@ def test_every_sscl_recipe_guards_against_collapse_and_syncs_bn(name):
     assert cfg.default_hooks.sync_bn_statistics.type == 'SyncBNStatisticsHook'
 
 
+def test_cifar_protocols():
+    """SsCL: the paper's 200 epochs of the unlabeled set at μB = 256 with cosine decay to 0;
+    FixMatch: its own 2^20 iterations at μ = 7 with lr_0 cos(7πk/16K)."""
+    sscl = Config.fromfile(osp.join(ROOT, 'configs', 'sscl', 'wrn28-2_cifar10_40labels.py'))
+    assert sscl.train_cfg.max_epochs == 200 and sscl.train_dataloader.batch_size == 64 + 256
+    assert [s.type for s in sscl.param_scheduler] == ['CosineAnnealingLR']
+    fm = Config.fromfile(osp.join(ROOT, 'configs', 'fixmatch', 'wrn28-2_cifar10_40labels.py'))
+    assert (fm.train_cfg.type, fm.train_cfg.max_iters) == ('IterBasedTrainLoop', 2**20)
+    (schedule, ) = fm.param_scheduler
+    assert (schedule.type, schedule.phase, schedule.by_epoch, schedule.end) == (
+        'FixMatchCosineLR', 7 / 16, False, 2**20)
+    assert fm.train_dataloader.sampler.unlabeled_batch_size == 7 * 64
+    assert fm.train_dataloader.batch_size == 8 * 64
+    assert fm.optim_wrapper.optimizer.lr == 0.03
+
+
 def test_moco_baselines_use_the_moco_loss():
     register_all_modules()
     for path in glob.glob(osp.join(ROOT, 'configs', 'mocov2', '*.py')):
