@@ -37,6 +37,7 @@ def _resolve_negatives(negatives: Optional[str], num_positives: int) -> str:
                           f'num_positives={num_positives}')
     return negatives
 
+
 @MODELS.register_module()
 class SsCL(BaseClassifier):
     """One backbone trained with ``L = L_sup + λ_pl L_pl + λ_ctr L_ctr`` (eq. 3).
