@@ -7,7 +7,9 @@ SRC is an sscl/mmengine checkpoint (query backbone ``backbone.*``, key encoder
 ``momentum_encoder.backbone.*``), or a file this tool wrote (mmdet / torchvision state dict,
 detectron2 pickle), so every output converts back. mmengine's ``EMAHook`` swaps the weights
 when it saves: ``state_dict`` then holds the averaged model (what ``tools/test.py`` evaluates)
-and ``ema_state_dict`` the trained one under ``module.``; ``--weights`` follows that. Files are
+and ``ema_state_dict`` the trained one under ``module.``; ``--weights`` follows that. The
+default, the trained query encoder, is the transfer choice of every downstream config
+(``Pretrained(weights='query')``, docs/method.md). Files are
 read without executing pickled code: ``torch.load(weights_only=True)``, and a restricted
 unpickler for plain pickles (detectron2) that admits numpy arrays only.
 """

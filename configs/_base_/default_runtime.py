@@ -15,6 +15,9 @@ default_hooks = dict(
     checkpoint_compatibility=dict(type='CheckpointCompatibilityHook'),
     # The first NaN/inf loss stops training before it can be saved.
     non_finite_loss=dict(type='NonFiniteLossHook'),
+    # BN running statistics averaged over ranks before validation and checkpoints (DDP
+    # runs with broadcast_buffers=False); a no-op in one process.
+    sync_bn_statistics=dict(type='SyncBNStatisticsHook'),
 )
 
 env_cfg = dict(

@@ -14,7 +14,7 @@ model = dict(
     backbone=dict(
         init_cfg=dict(
             type='Pretrained', checkpoint='work_dirs/sscl_digits/epoch_20.pth',
-            prefix='backbone.')))
+            prefix='backbone.', weights='query')))  # the trained query encoder
 optim_wrapper = dict(optimizer=dict(lr=7.5))
 param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[12, 16], gamma=0.1)]
 train_cfg = dict(max_epochs=max_epochs, val_interval=5)

@@ -1,8 +1,11 @@
 # MoCo v2-style baseline on the digits demo: supervised CE on the labels plus the
-# contrastive loss with only the own key as positive (P = 0), no pseudo labels.
+# contrastive loss with only the own key as positive and every queue key a negative
+# (MoCo's loss, P = 0), no pseudo labels.
 _base_ = '../sscl/wrn28-2_digits_40labels.py'
 
-model = dict(num_positives=0, loss_pl=None, calibration=dict(mode=None))
+# negatives='all': every queue key a negative, the same-class labeled keys included (the
+# MoCo loss; what num_positives=0 defaults to, named here).
+model = dict(num_positives=0, negatives='all', loss_pl=None, calibration=dict(mode=None))
 # mmengine replaces lists on inheritance: restated without the refresh and the embedding
 # metrics of SsCL.
 custom_hooks = [{{_base_.ema_hook}}]

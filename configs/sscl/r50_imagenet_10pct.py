@@ -15,6 +15,8 @@ model = dict(
 train_dataloader = dict(dataset=dict(labeled=dict(labeled_list='10percent')))
 
 default_hooks = dict(checkpoint=dict(interval=5, max_keep_ckpts=3))
-# EMA weights for evaluation; co-calibration refreshed every 5 epochs.
-custom_hooks = [{{_base_.ema_hook}}, {{_base_.co_calibration_hook}}]
+# EMA weights for evaluation; co-calibration refreshed every 5 epochs; the collapse guard.
+custom_hooks = [
+    {{_base_.ema_hook}}, {{_base_.co_calibration_hook}}, {{_base_.collapse_guard_hook}}
+]
 test_evaluator = {{_base_.sscl_test_evaluator}}

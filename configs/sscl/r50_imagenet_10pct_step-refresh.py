@@ -18,4 +18,5 @@ custom_hooks = [
         batch_size=256,
         num_workers=8,
         source='steps'),
+    {{_base_.collapse_guard_hook}},
 ]

@@ -13,4 +13,6 @@ train_dataloader = dict(
     dataset=dict(labeled=dict(num_per_class=4, split_seed=split_seed)))
 
 default_hooks = dict(checkpoint=dict(interval=5, max_keep_ckpts=3))
-custom_hooks = [{{_base_.ema_hook}}, {{_base_.co_calibration_hook}}]
+custom_hooks = [
+    {{_base_.ema_hook}}, {{_base_.co_calibration_hook}}, {{_base_.collapse_guard_hook}}
+]

@@ -6,5 +6,7 @@ _base_ = [
     '../_base_/digits_runtime.py',
 ]
 
-custom_hooks = [{{_base_.ema_hook}}, {{_base_.co_calibration_hook}}]
+custom_hooks = [
+    {{_base_.ema_hook}}, {{_base_.co_calibration_hook}}, {{_base_.collapse_guard_hook}}
+]
 test_evaluator = {{_base_.sscl_test_evaluator}}

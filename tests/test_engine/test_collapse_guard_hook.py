@@ -9,6 +9,7 @@ import pytest
 from mmengine.logging import MessageHub
 
 from sscl.engine.hooks import CollapseGuardHook
+from sscl.engine.hooks.weights_only_checkpoint_hook import from_plain, to_plain
 from sscl.registry import HOOKS
 from sscl.utils.errors import CollapseError, ConfigError
 
@@ -136,14 +137,17 @@ def test_refresh_by_iteration_is_judged_in_after_train_iter():
         step(hook, runner, 0.5)
 
 
-def test_resumed_refreshes_are_not_judged_again():
+@pytest.mark.parametrize('plain', [False, True])
+def test_resumed_refreshes_are_not_judged_again(plain):
+    """Also from a weights-only checkpoint, whose buffers WeightsOnlyCheckpointHook
+    (VERY_LOW) rebuilds after this hook has read them."""
     old = MessageHub.get_instance(f'old_{uuid.uuid4().hex}')
     old.update_scalar(REFRESH, 0.999)  # logged during the previous run's warm-up
     hook = CollapseGuardHook(key_threshold=None, refresh_threshold=0.99, warmup=1)
     runner = make_runner()
-    ckpt = dict(message_hub=old.state_dict())  # Runner.resume: hooks, then the hub
-    hook.after_load_checkpoint(runner, ckpt)
-    runner.message_hub.load_state_dict(ckpt['message_hub'])
+    ckpt = dict(message_hub=to_plain(old.state_dict()) if plain else old.state_dict())
+    hook.after_load_checkpoint(runner, ckpt)  # Runner.resume: hooks, then the hub
+    runner.message_hub.load_state_dict(from_plain(ckpt['message_hub']))
     runner.epoch, runner.iter = 4, 40
     hook.before_train(runner)  # prototypes resumed: no refresh, nothing new to judge
     runner.message_hub.update_scalar(REFRESH, 0.999)

@@ -98,9 +98,7 @@ def refreshed(root, stats):
         dict(type='CoCalibrationHook', pipeline=PIPE, batch_size=4, num_workers=0,
              mixture=False))
     hook.before_run(runner)
-    if dist.is_initialized():
-        sync_bn_statistics(model)  # what the refresh will do first
-    hook.refresh(runner)
+    hook.refresh(runner)  # averages the statistics over ranks before embedding
     co = model.co_calibration
     return dict(prototypes=co.prototypes.clone(), table=co.pseudo_labels.clone())
 

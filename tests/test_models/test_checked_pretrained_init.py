@@ -59,7 +59,7 @@ def test_loads_every_key_and_logs_a_summary(tmp_path):
     for k, v in source.state_dict().items():
         assert torch.equal(model.state_dict()[k], v), k
     n = len(source.state_dict())
-    assert any(f'WideResNet loaded all {n} keys from {ckpt}' in m and
+    assert any(f'WideResNet loaded all {n} keys of the query weights from {ckpt}' in m and
                'missing 0, unexpected 0' in m for m in handler.lines), handler.lines
     # prefix None: the whole checkpoint; the other component's keys are counted
     bare = save(tmp_path / 'b.pth', source, prefix='', extra={'fc.weight': torch.zeros(2)})
@@ -111,3 +111,41 @@ def test_a_pickle_that_runs_code_is_refused(tmp_path):
 def test_a_missing_file_names_it(tmp_path):
     with pytest.raises(CheckpointError, match='checkpoint not found: .*none.pth'):
         init_from(str(tmp_path / 'none.pth'))
+
+
+def ema_checkpoint(path, trained, average):
+    """What mmengine's EMAHook saves: the average as state_dict, the trained weights as
+    ema_state_dict under ``module.``."""
+    state = lambda m, p: {p + k: v for k, v in m.state_dict().items()}  # noqa: E731
+    torch.save({'state_dict': state(average, 'backbone.'),
+                'ema_state_dict': state(trained, 'module.backbone.'), 'meta': {}}, path)
+    return str(path)
+
+
+def test_the_trained_query_encoder_transfers_by_default(tmp_path):
+    torch.manual_seed(0)
+    trained, average = wrn(depth=10, widen=1), wrn(depth=10, widen=1)
+    ckpt = ema_checkpoint(tmp_path / 'ema.pth', trained, average)
+    for weights, source in ((None, trained), ('query', trained), ('ema', average)):
+        extra = {} if weights is None else dict(weights=weights)
+        model = wrn(depth=10, widen=1,
+                    init_cfg=dict(type='Pretrained', checkpoint=ckpt, prefix='backbone.',
+                                  **extra))
+        with DefaultScope.overwrite_default_scope('sscl'):
+            model.init_weights()
+        assert torch.equal(model.conv1.weight, source.conv1.weight), weights
+    assert not torch.equal(trained.conv1.weight, average.conv1.weight)
+
+
+def test_ema_weights_need_an_ema_checkpoint(tmp_path):
+    ckpt = save(tmp_path / 'plain.pth', wrn(depth=10, widen=1))
+    model = wrn(depth=10, widen=1, init_cfg=dict(type='Pretrained', checkpoint=ckpt,
+                                                 prefix='backbone.', weights='ema'))
+    with pytest.raises(CheckpointError, match="weights='ema': the checkpoint has no "
+                       'ema_state_dict'):
+        with DefaultScope.overwrite_default_scope('sscl'):
+            model.init_weights()
+    with pytest.raises(ValueError, match='weights must be one of'):
+        with DefaultScope.overwrite_default_scope('sscl'):
+            wrn(depth=10, widen=1, init_cfg=dict(type='Pretrained', checkpoint=ckpt,
+                                                 weights='average')).init_weights()

@@ -59,6 +59,51 @@ def test_calibration_modes_on_hand_example():
     assert torch.equal(co.calibrate(probs, z), probs)
 
 
+def test_raw_cosine_similarity_on_hand_example():
+    """p_s = max(cos, 0): cosines 2/3, -1/3, 2/3 to the prototypes give w = (2/3) / p̄_s,
+    0, (2/3) / p̄_s; a sample with every cosine <= 0 keeps p_b."""
+    co = build(calibration=dict(mode='sample', window=4, similarity='cosine')).co_calibration
+    co.set_prototypes(torch.eye(3, 8))
+    co.calib_window[:2] = torch.tensor([[0.5, 0.25, 0.25], [0.3, 0.45, 0.25]])
+    co.calib_count.fill_(2)  # p̄_s = (0.4, 0.35, 0.25)
+    probs = torch.tensor([[0.2, 0.3, 0.5], [0.2, 0.3, 0.5]])
+    z = torch.tensor([[2.0, -1, 2, 0, 0, 0, 0, 0], [-1.0, -1, -1, 0, 0, 0, 0, 0]])
+    z = F.normalize(z, dim=1)
+    torch.testing.assert_close(co.similarity_distribution(z)[0],
+                               torch.tensor([2 / 3, 0, 2 / 3]))
+    # 0.2 * 5/3 = 1/3, 0.3 * 0 = 0, 0.5 * 8/3 = 4/3: normalised 0.2, 0, 0.8
+    torch.testing.assert_close(co.calibrate(probs, z),
+                               torch.tensor([[0.2, 0.0, 0.8], [0.2, 0.3, 0.5]]))
+
+
+def test_invalid_similarity():
+    with pytest.raises(ConfigError, match='calibration.similarity'):
+        build(calibration=dict(mode='sample', similarity='dot'))
+
+
+def test_step_calibration_is_float32_under_bf16_autocast():
+    """What the step calls for its targets (window update, then calibration) gives under
+    CPU bf16 autocast the float32 values: T_s = 0.1 would magnify bf16 rounding."""
+    co = build().co_calibration
+    g = torch.Generator().manual_seed(0)
+    co.set_prototypes(torch.randn(3, 8, generator=g))
+    co.calib_window[:2] = torch.rand(2, 3, generator=g).softmax(dim=1)
+    co.calib_count.fill_(2)
+    probs = torch.randn(16, 3, generator=g).softmax(dim=1)
+    z = F.normalize(torch.randn(16, 8, generator=g), dim=1)
+    state = {k: v.clone() for k, v in co.state_dict().items()}
+    full = co.update_window_and_calibrate(probs, z)
+    window = co.calib_window.clone()
+    co.load_state_dict(state)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        half = co.update_window_and_calibrate(probs, z)
+        nearest = co.nearest(z)
+    assert half.dtype == torch.float32
+    torch.testing.assert_close(half, full, atol=1e-5, rtol=0)
+    torch.testing.assert_close(co.calib_window, window, atol=1e-5, rtol=0)
+    assert torch.equal(nearest, (z @ co.prototypes.t()).argmax(dim=1))
+
+
 def test_calibration_waits_for_prototypes():
     model = build()
     probs = torch.tensor([[0.2, 0.3, 0.5]])

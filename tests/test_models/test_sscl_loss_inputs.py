@@ -22,6 +22,8 @@ NEWEST = {0: [4, 0], 1: [1, 12], 2: [3, 13]}
 UNLABELED_IDX = [5, 2, 7, 0]
 TABLE = [1, 0, 2, 0, 1, 0, 2, 1]  # table[5]=0, table[2]=2, table[7]=1, table[0]=1
 LABELED_GT = [2, 0]
+# The labeled keys of each class, by queue slot (what SsCL's negatives leave out):
+CLASS_SLOTS = {0: [0, 4, 7, 11], 1: [1, 6, 12], 2: [3, 8, 13]}
 
 
 class Recorder(nn.Module):
@@ -202,3 +204,34 @@ def test_weak_view_batch_statistics(joint):
         else:
             expected = clone.head(clone.extract_feat(inputs['weak'])).softmax(dim=1)
     torch.testing.assert_close(pl.calls[0][1], expected)
+
+
+def test_no_positives_is_the_moco_loss():
+    """num_positives=0: the own key the only positive and every queue key a negative, the
+    labeled keys of the query's class included (MoCo; the paper's Table 7 "0")."""
+    model = build(num_positives=0)
+    losses, q, k, queue = step(model, *batch())
+    pos_sim, pos_weight, pos_mask, neg_sim, neg_mask = model.loss_ctr.calls[0]
+    torch.testing.assert_close(pos_sim, (q * k).sum(dim=1, keepdim=True), atol=1e-5, rtol=1e-5)
+    assert pos_mask.tolist() == [[True]] * 6 and pos_weight.tolist() == [[1.0]] * 6
+    assert neg_mask.tolist() == [[True] * K] * 6
+    torch.testing.assert_close(neg_sim, q @ queue.t(), atol=1e-5, rtol=1e-5)
+
+
+def test_no_positives_without_class_negatives_is_a_named_option():
+    """num_positives=0, negatives='other_classes': the own key the only positive, and the
+    labeled keys of the query's class (ground truth, or table entry) not negatives."""
+    model = build(num_positives=0, negatives='other_classes')
+    step(model, *batch())
+    pos_sim, pos_weight, pos_mask, neg_sim, neg_mask = model.loss_ctr.calls[0]
+    assert pos_mask.tolist() == [[True]] * 6
+    classes = [2, 0, 0, 2, 1, 1]  # LABELED_GT, then TABLE at UNLABELED_IDX
+    for i, c in enumerate(classes):
+        assert [j for j in range(K) if not neg_mask[i, j]] == CLASS_SLOTS[c]
+
+
+def test_moco_negatives_need_no_positives():
+    with pytest.raises(ValueError, match="negatives='all'.*num_positives=0"):
+        build(negatives='all')
+    with pytest.raises(ValueError, match='negatives must be one of'):
+        build(negatives='same')

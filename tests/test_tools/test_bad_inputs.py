@@ -234,7 +234,7 @@ def test_hooks_are_addressed_by_type_and_a_wrong_index_is_refused():
     merge_overrides(cfg, {'custom_hooks.CoCalibrationHook.mixture': False}, SSCL)
     hook = [h for h in cfg.custom_hooks if h.type == 'CoCalibrationHook'][0]
     assert hook.mixture is False and 'mixture' not in cfg.custom_hooks[0]
-    with pytest.raises(ConfigError, match='custom_hooks has 2 hooks'):
+    with pytest.raises(ConfigError, match='custom_hooks has 3 hooks'):
         merge_overrides(cfg, {'custom_hooks.5.mixture': False}, SSCL)
     with pytest.raises(ConfigError, match='0 hooks of type NoHook'):
         merge_overrides(cfg, {'custom_hooks.NoHook.mixture': False}, SSCL)

@@ -11,25 +11,22 @@ import torch
 from mmengine.config import Config
 from tool_runs import ROOT, run_train
 
-LITERAL = ['model.loss_ctr.form=circle', 'model.unlabeled_positives=table']
+LITERAL = osp.join(ROOT, 'configs', 'sscl', 'wrn28-2_digits16_20labels_literal.py')
 
 
 @pytest.mark.slow
 def test_the_literal_digits_variant_trips_the_guard(tmp_path):
+    """The literal variant as shipped, with the guard its recipe carries."""
     data = tmp_path / 'digits'
     subprocess.run([
         sys.executable,
         osp.join(ROOT, 'tools', 'dataset_converters', 'digits_to_imagefolder.py'), '--out',
         str(data)
     ], check=True, capture_output=True)
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'sscl', 'wrn28-2_digits16_20labels.py'))
-    cfg.custom_hooks.append(
-        dict(type='CollapseGuardHook', key_threshold=0.99, window=20, refresh_threshold=0.99,
-             warmup=1))
-    cfg.dump(str(tmp_path / 'guarded.py'))
+    window = Config.fromfile(LITERAL).collapse_guard_hook.window
     work = tmp_path / 'work'
     result = run_train(
-        tmp_path / 'guarded.py', work, '--cfg-options', *LITERAL,
+        LITERAL, work, '--cfg-options',
         f'train_dataloader.dataset.labeled.data_root={data}',
         f'train_dataloader.dataset.unlabeled.data_root={data}',
         f'val_dataloader.dataset.data_root={data}', 'default_hooks.checkpoint.interval=1',
@@ -39,7 +36,7 @@ def test_the_literal_digits_variant_trips_the_guard(tmp_path):
     print(line)
     match = re.fullmatch(
         r'train\.py: error: CollapseGuardHook: the embedding collapsed: (key_mean_cos stayed '
-        r'>= 0\.99 for 20 iterations, |refresh_embed_mean_cos reached )([0-9.]+).* '
+        rf'>= 0\.99 for {window} iterations, |refresh_embed_mean_cos reached )([0-9.]+).* '
         r'(?:at|after) iteration (\d+).*\(epoch (\d+)\); training stopped, the last good '
         r'checkpoint is (\S+)', line)
     assert match, line

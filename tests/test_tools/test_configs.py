@@ -50,6 +50,72 @@ def test_imagenet_recipe_carries_table8_numbers():
     assert (one.loss_ctr.loss_weight, one.loss_pl.loss_weight) == (10.0, 5.0)
 
 
+DEFAULT, LITERAL = ('infonce', 'confident'), ('circle', 'table')
+# Every SsCL recipe with its contrastive loss setting (form, unlabeled_positives): one
+# setting, or the paper's literal reading in a *_literal.py variant (docs/method.md).
+LOSS_SETTINGS = {
+    'r50_imagenet_10pct.py': DEFAULT,
+    'r50_imagenet_10pct_200e.py': DEFAULT,
+    'r50_imagenet_10pct_gpu-aug.py': DEFAULT,
+    'r50_imagenet_10pct_literal.py': LITERAL,
+    'r50_imagenet_10pct_step-refresh.py': DEFAULT,
+    'r50_imagenet_1pct.py': DEFAULT,
+    'r50_imagenet_1pct_200e.py': DEFAULT,
+    'wrn28-2_cifar10_250labels.py': DEFAULT,
+    'wrn28-2_cifar10_4000labels.py': DEFAULT,
+    'wrn28-2_cifar10_40labels.py': DEFAULT,
+    'wrn28-2_cifar10_40labels_literal.py': LITERAL,
+    'wrn28-2_digits16_20labels.py': DEFAULT,
+    'wrn28-2_digits16_20labels_literal.py': LITERAL,
+    'wrn28-2_digits_40labels.py': DEFAULT,
+}
+
+
+def test_every_sscl_recipe_has_one_loss_setting_or_is_a_literal_variant():
+    paths = glob.glob(osp.join(ROOT, 'configs', 'sscl', '*.py'))
+    assert sorted(osp.basename(p) for p in paths) == sorted(LOSS_SETTINGS)
+    for path in paths:
+        name, model = osp.basename(path), Config.fromfile(path).model
+        assert (model.loss_ctr.form, model.unlabeled_positives) == LOSS_SETTINGS[name], name
+        assert (LOSS_SETTINGS[name] == LITERAL) == name.endswith('_literal.py'), name
+    # a literal variant in each recipe family: R50 ImageNet, WRN CIFAR-10, digits
+    families = {n.split('_')[0] + '_' + n.split('_')[1] for n in LOSS_SETTINGS
+                if n.endswith('_literal.py')}
+    assert families == {'r50_imagenet', 'wrn28-2_cifar10', 'wrn28-2_digits16'}
+
+
+@pytest.mark.parametrize('name', sorted(LOSS_SETTINGS))
+def test_every_sscl_recipe_guards_against_collapse_and_syncs_bn(name):
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'sscl', name))
+    guards = [h for h in cfg.custom_hooks if h.type == 'CollapseGuardHook']
+    assert len(guards) == 1 and guards[0].warmup >= 1 and guards[0].by_epoch
+    assert guards[0].key_threshold == guards[0].refresh_threshold == 0.99
+    assert cfg.default_hooks.sync_bn_statistics.type == 'SyncBNStatisticsHook'
+
+
+def test_cifar_protocols():
+    """SsCL: the paper's 200 epochs of the unlabeled set at μB = 256 with cosine decay to 0;
+    FixMatch: its own 2^20 iterations at μ = 7 with lr_0 cos(7πk/16K)."""
+    sscl = Config.fromfile(osp.join(ROOT, 'configs', 'sscl', 'wrn28-2_cifar10_40labels.py'))
+    assert sscl.train_cfg.max_epochs == 200 and sscl.train_dataloader.batch_size == 64 + 256
+    assert [s.type for s in sscl.param_scheduler] == ['CosineAnnealingLR']
+    fm = Config.fromfile(osp.join(ROOT, 'configs', 'fixmatch', 'wrn28-2_cifar10_40labels.py'))
+    assert (fm.train_cfg.type, fm.train_cfg.max_iters) == ('IterBasedTrainLoop', 2**20)
+    (schedule, ) = fm.param_scheduler
+    assert (schedule.type, schedule.phase, schedule.by_epoch, schedule.end) == (
+        'FixMatchCosineLR', 7 / 16, False, 2**20)
+    assert fm.train_dataloader.sampler.unlabeled_batch_size == 7 * 64
+    assert fm.train_dataloader.batch_size == 8 * 64
+    assert fm.optim_wrapper.optimizer.lr == 0.03
+
+
+def test_moco_baselines_use_the_moco_loss():
+    register_all_modules()
+    for path in glob.glob(osp.join(ROOT, 'configs', 'mocov2', '*.py')):
+        model = MODELS.build(Config.fromfile(path).model)
+        assert (model.num_positives, model.negatives) == (0, 'all'), path
+
+
 @pytest.mark.parametrize('name', ['digits16_20labels', 'digits_40labels'])
 def test_supervised_baseline_reads_the_labeled_batches_of_sscl(name, tmp_path):
     """The supervised digits configs skip the augmentation of the unlabeled images, which

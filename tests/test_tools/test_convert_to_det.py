@@ -1,4 +1,6 @@
+import glob
 import importlib.util
+import inspect
 import os.path as osp
 import pickle
 import subprocess
@@ -10,6 +12,7 @@ import torchvision
 from mmengine.config import Config
 from mmengine.runner.checkpoint import save_checkpoint
 
+from sscl.models.utils.checked_pretrained_init import CheckedPretrainedInit
 from sscl.registry import MODELS
 from sscl.utils import register_all_modules
 
@@ -192,3 +195,19 @@ def test_bad_inputs_fail_cleanly_and_create_nothing(tmp_path, monkeypatch):
     assert result.returncode == 1 and result.stdout == ''
     assert result.stderr.count('\n') == 1 and 'refusing to load builtins.exec' in result.stderr
     assert not (tmp_path / 'out').exists() and not (tmp_path / 'PWNED').exists()
+
+
+def test_the_converter_and_the_downstream_configs_transfer_the_same_weights(monkeypatch):
+    """One transfer choice, the trained query encoder: the converter's default, sscl's
+    Pretrained default, and named in every linear-evaluation, fine-tuning and detection
+    config."""
+    monkeypatch.setattr(sys, 'argv', ['convert_to_det.py', 'src.pth', 'dst.pth'])
+    assert tool.parse_args().weights == 'query'
+    assert inspect.signature(CheckedPretrainedInit).parameters['weights'].default == 'query'
+    paths = glob.glob(osp.join(ROOT, 'configs', 'linear_eval', '*.py')) + glob.glob(
+        osp.join(ROOT, 'configs', 'finetune', '*.py'))
+    assert len(paths) == 8
+    for path in paths:
+        assert Config.fromfile(path).model.backbone.init_cfg.weights == 'query', path
+    det = Config.fromfile(osp.join(ROOT, 'configs', '_base_', 'det', 'sscl_transfer.py'))
+    assert det.sscl_backbone.init_cfg.weights == 'query'

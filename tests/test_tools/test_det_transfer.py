@@ -80,7 +80,7 @@ def test_det_configs_carry_the_transfer_settings(name):
     assert backbone.norm_cfg.type == 'SyncBN' and backbone.norm_eval is False
     assert cfg.model.neck.norm_cfg.type == 'SyncBN'
     assert backbone.init_cfg == dict(
-        type='sscl.Pretrained', checkpoint='work_dirs/sscl_r50_mmdet.pth')
+        type='sscl.Pretrained', checkpoint='work_dirs/sscl_r50_mmdet.pth', weights='query')
     assert cfg.val_evaluator.metric == ['bbox', 'segm']
     assert cfg.default_hooks.weights_only_checkpoint.type == 'sscl.WeightsOnlyCheckpointHook'
     assert cfg.train_cfg.max_epochs == (12 if '1x' in name else 24)

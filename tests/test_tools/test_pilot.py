@@ -8,6 +8,7 @@ import re
 from types import SimpleNamespace
 
 import pytest
+from mmengine.config import Config
 from mmengine.logging import MessageHub
 from synthetic_data import digits_like, imagenet_like
 from tool_runs import ROOT
@@ -137,3 +138,12 @@ def test_a_recipe_without_refresh_is_a_one_line_error(capsys):
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err == (f'pilot.py: error: {config}: a pilot needs a recipe with one '
                    'CoCalibrationHook in custom_hooks (SsCL), found 0')
+
+
+def test_the_pilot_warns_of_a_collapse_instead_of_stopping():
+    """A recipe's collapse guard only logs in the pilot, whose table shows the figures."""
+    cfg = Config.fromfile(DIGITS)
+    args = SimpleNamespace(seed=0, subset=128, refreshes=2, work_dir='w', config=DIGITS)
+    pilot.pilot_config(cfg, args, pilot.refresh_hook(cfg), dict(labeled=20, unlabeled=1437))
+    (guard, ) = [h for h in cfg.custom_hooks if h.type == 'CollapseGuardHook']
+    assert guard.mode == 'warn'

@@ -75,7 +75,10 @@ def shrink(cfg, roots, work_dir):
             hook.update(num_workers=0, batch_size=4)
     if 'queue_len' in cfg.model:
         cfg.model.queue_len = 16
-    cfg.train_cfg.update(max_epochs=1, val_interval=1)
+    if 'max_iters' in cfg.train_cfg:  # an iteration-based protocol
+        cfg.train_cfg.update(max_iters=2, val_interval=2)
+    else:
+        cfg.train_cfg.update(max_epochs=1, val_interval=1)
     cfg.default_hooks.logger.interval = 1
     cfg.work_dir = str(work_dir)
     cfg.experiment_name = f'config_{uuid.uuid4().hex}'

@@ -71,3 +71,9 @@ test_evaluator = val_evaluator
 # the test pipeline (every 5 epochs, with the prototype mixture: the hook's defaults).
 co_calibration_hook = dict(
     type='CoCalibrationHook', pipeline=test_pipeline, batch_size=512, num_workers=4)
+# The collapse guard of the SsCL recipes' custom_hooks (as in digits_40labels.py): the window
+# is about one epoch of 195 iterations (the 4,096-key queue turns over every 13), the warm-up
+# one epoch, past the first refresh from the untrained encoder.
+collapse_guard_hook = dict(
+    type='CollapseGuardHook', key_threshold=0.99, window=200, refresh_threshold=0.99,
+    warmup=1, by_epoch=True)

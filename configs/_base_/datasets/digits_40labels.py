@@ -61,3 +61,10 @@ train_dataloader = dict(
 # the test pipeline (every 5 epochs, with the prototype mixture: the hook's defaults).
 co_calibration_hook = dict(
     type='CoCalibrationHook', pipeline={{_base_.test_pipeline}}, batch_size=256, num_workers=0)
+# The collapse guard of the SsCL recipes' custom_hooks (sscl.engine.CollapseGuardHook): a run
+# stops once key_mean_cos stays >= 0.99 for 50 iterations (about 2 epochs of 22; the 1,024-key
+# queue turns over every 13) or refresh_embed_mean_cos >= 0.99 at a refresh, after a warm-up
+# of 1 epoch: the first refresh, from the untrained encoder, already gives 0.99 on the digits.
+collapse_guard_hook = dict(
+    type='CollapseGuardHook', key_threshold=0.99, window=50, refresh_threshold=0.99,
+    warmup=1, by_epoch=True)

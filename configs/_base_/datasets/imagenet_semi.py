@@ -60,3 +60,9 @@ train_dataloader = dict(
 # the test pipeline (every 5 epochs, with the prototype mixture: the hook's defaults).
 co_calibration_hook = dict(
     type='CoCalibrationHook', pipeline={{_base_.test_pipeline}}, batch_size=256, num_workers=8)
+# The collapse guard of the SsCL recipes' custom_hooks (as in digits_40labels.py): the window
+# is 500 iterations, about 0.4 of an epoch of 1,251 on 32 GPUs and 10 turnovers of the
+# 65,536-key queue; the warm-up one epoch, past the first refresh from the untrained encoder.
+collapse_guard_hook = dict(
+    type='CollapseGuardHook', key_threshold=0.99, window=500, refresh_threshold=0.99,
+    warmup=1, by_epoch=True)

@@ -10,7 +10,10 @@ sscl_backbone = dict(
     norm_cfg=sync_bn,
     norm_eval=False,
     # sscl's Pretrained: every backbone key must load, or the run stops naming the file.
-    init_cfg=dict(type='sscl.Pretrained', checkpoint='work_dirs/sscl_r50_mmdet.pth'))
+    # tools/convert_to_det.py wrote the trained query encoder (--weights query, its
+    # default), which weights='query' reads from a bare state dict as it is.
+    init_cfg=dict(
+        type='sscl.Pretrained', checkpoint='work_dirs/sscl_r50_mmdet.pth', weights='query'))
 # Checkpoints that torch.load(weights_only=True) reads, so tools/test.py and --resume work
 # (mmengine 0.10.7 pickles numpy objects), written crash-safely; the "sscl." prefix finds
 # the hooks from mmdet's scope.

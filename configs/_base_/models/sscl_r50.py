@@ -17,6 +17,11 @@ model = dict(
     num_positives=3,
     self_paced=True,
     loss_pl=dict(type='PseudoLabelCrossEntropyLoss', threshold=0.6, loss_weight=10.0),
-    loss_ctr=dict(type='MultiPosMarginContrastiveLoss', gamma=10.0, margin=-0.25, loss_weight=5.0),
+    # The loss setting of every SsCL recipe (docs/method.md, "Ambiguities and the choices
+    # made"): eq. 5's first two lines and class positives only for confident unlabeled
+    # queries; r50_imagenet_10pct_literal.py keeps the paper's literal reading.
+    loss_ctr=dict(type='MultiPosMarginContrastiveLoss', gamma=10.0, margin=-0.25,
+                  loss_weight=5.0, form='infonce'),
+    unlabeled_positives='confident',
     calibration=dict(mode='sample', temperature=0.1, window=128),
     shuffle_bn=True)

@@ -16,11 +16,12 @@ model = dict(
     num_positives=3,
     self_paced=True,
     loss_pl=dict(type='PseudoLabelCrossEntropyLoss', threshold=0.95, loss_weight=1.0),
-    # Eq. 5 as its first two lines (form='infonce'), and class positives only for unlabeled
-    # images whose calibrated pseudo label passes tau: with line 3 (form='circle') or with
-    # the offline table's labels the embedding collapses on the digits benchmark
-    # (docs/design.md, "Contrastive branch"). form='circle' and unlabeled_positives='table'
-    # give the paper's literal reading.
+    # The loss setting of every SsCL recipe (docs/method.md, "Ambiguities and the choices
+    # made"): eq. 5 as its first two lines (form='infonce'), and class positives only for
+    # unlabeled images whose calibrated pseudo label passes tau; with line 3 (form='circle')
+    # or the offline table's labels the embedding collapses on the digits benchmark
+    # (docs/design.md, "The contrastive branch"). The *_literal.py recipes keep the
+    # paper's literal reading.
     loss_ctr=dict(
         type='MultiPosMarginContrastiveLoss',
         gamma=5.0,

@@ -12,6 +12,7 @@ from mmengine.model import is_model_wrapper
 from sscl.evaluation.metrics import pseudo_label_diagnostics
 from sscl.functional import mean_pairwise_cosine
 from sscl.models.algorithms.co_calibration import CoCalibration, MixturePairs, PrototypeMixture
+from sscl.models.utils import sync_bn_statistics
 from sscl.registry import HOOKS
 from sscl.utils.errors import ConfigError
 from ..utils import PipelineView, bf16_autocast, embed_dataset, inference_loader, is_training
@@ -34,8 +35,9 @@ class CoCalibrationHook(Hook):
     4. push prototypes and table into the model on every rank and log pseudo-label accuracy,
        nearest-prototype accuracy and the overlap (IoU) of their correct sets (Table 5).
 
-    Each rank embeds a shard; results are gathered and keyed by sample index, so every rank
-    ends with identical state. The samples are read through ``pipeline`` (the test pipeline).
+    Each rank embeds a shard with BN running statistics first averaged over ranks
+    (:func:`sync_bn_statistics`); results are gathered and keyed by sample index, so every
+    rank ends with identical state. The samples are read through ``pipeline`` (the test pipeline).
     The state and its rules (assignment, calibration, prototype update, the mixture's
     draws) are the model's (``model.co_calibration``, :class:`PrototypeMixture`); the
     embedding passes are :func:`embed_dataset`'s; the hook decides when a refresh runs and
@@ -173,6 +175,8 @@ class CoCalibrationHook(Hook):
         """Recompute prototypes and the pseudo-label table on every rank."""
         start = time.perf_counter()
         model, co = self._model(runner), self._co_calibration(runner)
+        # Every rank embeds its shard with the same, rank-averaged BN statistics.
+        sync_bn_statistics(model)
         was_training = model.training
         model.eval()
         semi = runner.train_dataloader.dataset

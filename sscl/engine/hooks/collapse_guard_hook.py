@@ -1,7 +1,7 @@
 """Stop a run whose contrastive embedding has collapsed, keeping the last good checkpoint."""
 import os
 import os.path as osp
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 from mmengine.dist import is_main_process
 from mmengine.fileio import exists
@@ -17,9 +17,12 @@ REFRESH = 'train/refresh_embed_mean_cos'  # CoCalibrationHook: of the labeled em
 MODES = ('stop', 'warn')
 
 
-def _count(buffer: Optional[HistoryBuffer]) -> int:
-    """Number of values logged into ``buffer`` (0 for none)."""
-    return 0 if buffer is None else len(buffer.data[0])
+def _count(buffer: Union[HistoryBuffer, dict, None]) -> int:
+    """Number of values logged into ``buffer`` (0 for none); a dict is the plain form
+    that ``WeightsOnlyCheckpointHook`` saves and rebuilds after this hook has read it."""
+    if buffer is None:
+        return 0
+    return len(buffer['log_history'] if isinstance(buffer, dict) else buffer.data[0])
 
 
 @HOOKS.register_module()
@@ -85,13 +88,13 @@ class CollapseGuardHook(Hook):
         self._streak = 0  # consecutive judged iterations at or over key_threshold
         self._good_ckpt: Optional[str] = None  # last checkpoint written before the streak
         # The refresh buffer and how many of its values were already judged (a resumed
-        # message hub brings the previous run's refreshes).
+        # message hub brings the previous run's refreshes); None: the first buffer found.
         self._seen: Tuple[Optional[HistoryBuffer], int] = (None, 0)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """A resume puts this buffer into the message hub: its values are not new."""
         buffer = checkpoint.get('message_hub', {}).get('log_scalars', {}).get(REFRESH)
-        self._seen = (buffer, _count(buffer))
+        self._seen = (None, _count(buffer))
 
     def before_train(self, runner) -> None:
         if self.refresh_threshold is not None and not any(
@@ -133,7 +136,7 @@ class CollapseGuardHook(Hook):
     def _check_refresh(self, runner, epochs_done: int, iters_done: int) -> None:
         """Judge a refresh logged since the last call."""
         buffer = runner.message_hub.log_scalars.get(REFRESH)
-        seen = self._seen[1] if self._seen[0] is buffer else 0
+        seen = self._seen[1] if self._seen[0] in (None, buffer) else 0
         self._seen = (buffer, _count(buffer))
         if (self._seen[1] <= seen or self.refresh_threshold is None
                 or not self._judged(epochs_done, iters_done)):

@@ -15,6 +15,7 @@ from .co_calibration import CoCalibration
 from .labeled_queue import LabeledQueue
 
 UNLABELED_POSITIVES = ('table', 'confident')
+NEGATIVES = ('all', 'other_classes')
 
 
 def _build_loss(cfg: Optional[dict]) -> Optional[nn.Module]:
@@ -22,6 +23,19 @@ def _build_loss(cfg: Optional[dict]) -> Optional[nn.Module]:
     if cfg is None or cfg.get('loss_weight', 1.0) == 0:
         return None
     return MODELS.build(cfg)
+
+
+def _resolve_negatives(negatives: Optional[str], num_positives: int) -> str:
+    """SsCL's ``negatives`` with None resolved: ``'all'`` (MoCo) for P = 0, else
+    ``'other_classes'``."""
+    if negatives is None:
+        negatives = 'all' if num_positives == 0 else 'other_classes'
+    if negatives not in NEGATIVES:
+        raise ConfigError(f'negatives must be one of {NEGATIVES} or None, got {negatives!r}')
+    if negatives == 'all' and num_positives > 0:
+        raise ConfigError("negatives='all' (the MoCo loss) needs num_positives=0, got "
+                          f'num_positives={num_positives}')
+    return negatives
 
 
 @MODELS.register_module()
@@ -64,6 +78,12 @@ class SsCL(BaseClassifier):
             keep only their own key as positive (docs/method.md, "Class positives").
         positive_threshold: confidence for ``'confident'``; None = the threshold of
             ``loss_pl``.
+        negatives: which queue keys are a query's negatives. ``'other_classes'``: all but
+            the labeled keys of the query's class (SsCL). ``'all'``: every key, the own key
+            the only positive, i.e. the original MoCo loss; only with ``num_positives=0``.
+            None: ``'all'`` when ``num_positives=0`` (the paper's Table 7 "0"), else
+            ``'other_classes'``; ``num_positives=0, negatives='other_classes'`` keeps the
+            own key the only positive but takes same-class keys out of the negatives.
     """
 
     # Sized by the datasets, not the config: may change shape between checkpoints.
@@ -92,6 +112,7 @@ class SsCL(BaseClassifier):
                  joint_forward: bool = True,
                  unlabeled_positives: str = 'table',
                  positive_threshold: Optional[float] = None,
+                 negatives: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(backbone, head, data_preprocessor, init_cfg)
@@ -115,6 +136,7 @@ class SsCL(BaseClassifier):
             raise ConfigError("unlabeled_positives='confident' needs loss_pl (its pseudo "
                               'labels choose the positives) or num_positives=0')
         self.unlabeled_positives = unlabeled_positives
+        self.negatives = _resolve_negatives(negatives, num_positives)
         if positive_threshold is None and self.loss_pl is not None:
             positive_threshold = self.loss_pl.threshold
         self.positive_threshold = positive_threshold
@@ -235,8 +257,11 @@ class SsCL(BaseClassifier):
 
         Positives: the own key (α = 1) and up to P queue keys labeled ``classes`` (α_p =
         clamp(cos(q, proto_c), 0, 1) when self-paced, 1 before the first refresh). Negatives:
-        queue entries whose label is not the query's class (all entries for class −1).
+        queue entries whose label is not the query's class (all entries for class −1, and
+        for every query with ``negatives='all'``).
         """
+        if self.negatives == 'all':  # MoCo: no query has a class
+            classes = torch.full_like(classes, -1)
         # Similarities in float32 even under AMP: γ = 10 magnifies bf16 rounding.
         with torch.autocast(q.device.type, enabled=False):
             q, k = q.float(), k.float()

@@ -1,5 +1,5 @@
 """``init_cfg=dict(type='Pretrained')`` that refuses a checkpoint that does not fit."""
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 import torch.nn as nn
@@ -8,14 +8,24 @@ from mmengine.model.weight_init import PretrainedInit, update_init_info
 from mmengine.runner.checkpoint import CheckpointLoader, load_state_dict
 
 from sscl.registry import WEIGHT_INITIALIZERS
-from sscl.utils.checkpoint_loading import key_listing, strip_wrapper_prefix
-from sscl.utils.errors import CheckpointError
+from sscl.utils.checkpoint_loading import key_listing, strip_wrapper_prefix, trained_weights
+from sscl.utils.errors import CheckpointError, ConfigError
+
+WEIGHTS = ('query', 'ema')
 
 
-def _state_dict(checkpoint) -> Dict[str, torch.Tensor]:
-    """The weights of a checkpoint (``state_dict`` or a bare state dict), without a
-    wrapper prefix common to every key."""
-    state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
+def _state_dict(checkpoint, weights: str) -> Dict[str, torch.Tensor]:
+    """The ``weights`` of a checkpoint, without a wrapper prefix common to every key:
+    ``'query'`` the trained model (``ema_state_dict`` of an EMAHook checkpoint, else
+    ``state_dict`` or a bare state dict), ``'ema'`` EMAHook's average (``state_dict``)."""
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError('not a checkpoint (no state_dict)')
+    if weights == 'ema' and 'ema_state_dict' not in checkpoint:
+        raise CheckpointError("weights='ema': the checkpoint has no ema_state_dict (it was "
+                              "not trained with EMAHook); use weights='query'")
+    state = trained_weights(checkpoint) if weights == 'query' else None
+    if state is None:
+        state = checkpoint.get('state_dict', checkpoint)
     if not isinstance(state, dict):
         raise CheckpointError('not a checkpoint (no state_dict)')
     return strip_wrapper_prefix(state)
@@ -33,17 +43,31 @@ class CheckedPretrainedInit(PretrainedInit):
     (e.g. an SsCL checkpoint's key encoder under ``prefix=None``) and counted in the log
     line that a successful load writes.
 
+    Which weights transfer is one choice, the same in the downstream configs and
+    ``tools/convert_to_det.py``: ``weights='query'`` (default), the trained query encoder,
+    as the paper (which keeps no average) and MoCo transfer; ``'ema'``, the average
+    mmengine's ``EMAHook`` keeps, which it saves as ``state_dict`` (docs/method.md).
+
     Args:
         checkpoint: the file.
         prefix: the part of the checkpoint to load, e.g. ``'backbone.'``; None = all.
         map_location: where tensors are loaded.
+        weights: ``'query'`` (trained) or ``'ema'`` (EMAHook's average).
     """
+
+    def __init__(self, checkpoint: str, prefix: Optional[str] = None,
+                 map_location: str = 'cpu', weights: str = 'query'):
+        if weights not in WEIGHTS:
+            raise ConfigError(f'Pretrained: weights must be one of {WEIGHTS}, got {weights!r}')
+        super().__init__(checkpoint, prefix=prefix, map_location=map_location)
+        self.weights = weights
 
     def __call__(self, module: nn.Module) -> None:
         where = f'{self.checkpoint} (prefix {self.prefix!r})'
         try:
             state = _state_dict(
-                CheckpointLoader.load_checkpoint(self.checkpoint, map_location=self.map_location))
+                CheckpointLoader.load_checkpoint(self.checkpoint, map_location=self.map_location),
+                self.weights)
         except CheckpointError as e:  # the safe loader's messages already name the file
             msg = str(e)
             raise CheckpointError(msg if self.checkpoint in msg else f'{where}: {msg}') from e
@@ -60,7 +84,7 @@ class CheckedPretrainedInit(PretrainedInit):
         unexpected = len([k for k in state if k not in module.state_dict()])
         print_log(
             f'Pretrained: {type(module).__name__} loaded all {len(module.state_dict())} keys '
-            f'from {where}; missing 0, unexpected {unexpected}',
+            f'of the {self.weights} weights from {where}; missing 0, unexpected {unexpected}',
             logger='current')
         if hasattr(module, '_params_init_info'):
             update_init_info(module, init_info=self._get_init_info())

@@ -10,6 +10,7 @@ from sscl.utils.errors import ConfigError
 from .step_records import StepRecords
 
 CALIBRATION_MODES = ('sample', 'global', None)
+SIMILARITIES = ('softmax', 'cosine')
 
 
 class CoCalibration(nn.Module):
@@ -27,12 +28,18 @@ class CoCalibration(nn.Module):
     assigned; the window of batch-mean similarity distributions ``calib_window`` (t, C)
     with ``calib_ptr`` and ``calib_count``; the :class:`StepRecords` ``step_records``.
 
+    Every similarity and calibration is computed in float32 with autocast off, also inside
+    an ``--amp`` step (T_s = 0.1 would magnify bf16 rounding, as γ does in L_ctr).
+
     Args:
         num_classes: C.
         feat_dim: embedding size D.
         mode: 'sample' (w = p_s(z) / p̄_s), 'global' (w = p̄_s) or None (no calibration).
         temperature: T_s of the similarity distribution.
         window: t, the number of batches p̄_s averages over.
+        similarity: the form of p_s: ``'softmax'`` (softmax(cos / T_s)) or ``'cosine'``
+            (the cosines themselves, negative ones clamped at 0: a prototype the sample
+            points away from gets no weight; ``temperature`` is not used).
     """
 
     # Sized by the datasets, not the config: may change shape between checkpoints.
@@ -44,12 +51,17 @@ class CoCalibration(nn.Module):
                  feat_dim: int,
                  mode: Optional[str] = 'sample',
                  temperature: float = 0.1,
-                 window: int = 128):
+                 window: int = 128,
+                 similarity: str = 'softmax'):
         super().__init__()
         if mode not in CALIBRATION_MODES:
             raise ConfigError(f'calibration.mode must be one of {CALIBRATION_MODES}, '
                               f'got {mode!r}')
+        if similarity not in SIMILARITIES:
+            raise ConfigError(f'calibration.similarity must be one of {SIMILARITIES}, '
+                              f'got {similarity!r}')
         self.num_classes, self.mode, self.temperature = num_classes, mode, temperature
+        self.similarity = similarity
         self.register_buffer('prototypes', torch.zeros(num_classes, feat_dim))
         self.register_buffer('prototypes_ready', torch.zeros((), dtype=torch.bool))
         self.register_buffer('pseudo_labels', torch.zeros(0, dtype=torch.long))
@@ -84,9 +96,18 @@ class CoCalibration(nn.Module):
         self.step_records.resize(num_labeled, num_unlabeled)
 
     # ---- calibration (eq. 4 of docs/method.md) ----------------------------------------------
+    def cosines(self, z: torch.Tensor) -> torch.Tensor:
+        """cos(z, proto) (N, C) in float32, autocast off. Args: z (N, D) normalised."""
+        with torch.autocast(z.device.type, enabled=False):
+            return z.float() @ self.prototypes.t().float()
+
     def similarity_distribution(self, z: torch.Tensor) -> torch.Tensor:
-        """p_s = softmax(cos(z, proto) / T_s). Args: z (N, D) normalised. Returns: (N, C)."""
-        return (z @ self.prototypes.t().to(z.dtype) / self.temperature).softmax(dim=1)
+        """p_s (N, C) of z (N, D) normalised: softmax(cos(z, proto) / T_s), or with
+        ``similarity='cosine'`` max(cos(z, proto), 0); float32."""
+        cos = self.cosines(z)
+        if self.similarity == 'cosine':
+            return cos.clamp(min=0)
+        return (cos / self.temperature).softmax(dim=1)
 
     def window_mean(self) -> torch.Tensor:
         """p̄_s (C,): mean of the filled rows of the window; uniform 1/C while it is empty,
@@ -119,16 +140,19 @@ class CoCalibration(nn.Module):
         """
         if self.mode is None:
             return probs
-        p_bar = self.window_mean()
-        tiny = torch.finfo(p_bar.dtype).tiny
-        if self.mode == 'sample':
-            weight = self.similarity_distribution(z).float() / p_bar.clamp(min=tiny)
-        else:
-            weight = p_bar[None]
-        calibrated = probs.float() * weight
-        calibrated = calibrated / calibrated.sum(dim=1, keepdim=True).clamp(min=tiny)
-        # A device-side choice instead of `if prototypes_ready:` keeps the step sync-free.
-        return torch.where(self.prototypes_ready, calibrated, probs.float())
+        with torch.autocast(probs.device.type, enabled=False):
+            probs, p_bar = probs.float(), self.window_mean()
+            tiny = torch.finfo(p_bar.dtype).tiny
+            if self.mode == 'sample':
+                weight = self.similarity_distribution(z) / p_bar.clamp(min=tiny)
+            else:
+                weight = p_bar[None]
+            calibrated = probs * weight
+            total = calibrated.sum(dim=1, keepdim=True)
+            # A zero weight everywhere (raw cosines all <= 0) leaves p_b uncalibrated.
+            calibrated = torch.where(total > 0, calibrated / total.clamp(min=tiny), probs)
+            # A device-side choice instead of `if prototypes_ready:` keeps the step sync-free.
+            return torch.where(self.prototypes_ready, calibrated, probs)
 
     @torch.no_grad()
     def update_window_and_calibrate(self, probs: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -148,7 +172,7 @@ class CoCalibration(nn.Module):
         Returns: ``assigned`` (N,) argmax of ``calibrated``; ``nearest`` (N,) the nearest
         prototype; ``sim_assigned`` (N,) the cosine to the prototype of ``assigned``.
         """
-        sim = z.float() @ self.prototypes.t().float()
+        sim = self.cosines(z)
         assigned = calibrated.argmax(dim=1)
         return dict(
             assigned=assigned,
@@ -165,7 +189,7 @@ class CoCalibration(nn.Module):
     @torch.no_grad()
     def nearest(self, z: torch.Tensor) -> torch.Tensor:
         """The nearest prototype (N,) of embeddings z (N, D); −1 before the first refresh."""
-        nearest = (z @ self.prototypes.t().to(z.dtype)).argmax(dim=1)
+        nearest = self.cosines(z).argmax(dim=1)
         return torch.where(self.prototypes_ready, nearest, torch.full_like(nearest, -1))
 
     @torch.no_grad()
