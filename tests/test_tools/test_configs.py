@@ -55,11 +55,14 @@ DEFAULT, LITERAL = ('infonce', 'confident'), ('circle', 'table')
 # setting, or the paper's literal reading in a *_literal.py variant (docs/method.md).
 LOSS_SETTINGS = {
     'r50_imagenet_10pct.py': DEFAULT,
+    'r50_imagenet_10pct_4xb64-256.py': DEFAULT,
     'r50_imagenet_10pct_200e.py': DEFAULT,
     'r50_imagenet_10pct_gpu-aug.py': DEFAULT,
+    'r50_imagenet_10pct_gpu-aug_4xb64-256.py': DEFAULT,
     'r50_imagenet_10pct_literal.py': LITERAL,
     'r50_imagenet_10pct_step-refresh.py': DEFAULT,
     'r50_imagenet_1pct.py': DEFAULT,
+    'r50_imagenet_1pct_4xb64-256.py': DEFAULT,
     'r50_imagenet_1pct_200e.py': DEFAULT,
     'wrn28-2_cifar10_250labels.py': DEFAULT,
     'wrn28-2_cifar10_4000labels.py': DEFAULT,
