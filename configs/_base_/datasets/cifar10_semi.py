@@ -1,5 +1,7 @@
 # Semi-supervised CIFAR-10 (FixMatch protocol): N/10 labels per class drawn with a seed
-# (split_seed = fold 0-4), the 50,000 training images unlabeled, B = 64, mu = 4.
+# (split_seed = fold 0-4), the 50,000 training images unlabeled, B = 64, mu = 4. The loader
+# layout and the SsCL hooks' common settings come from ./semi_loader.py.
+_base_ = './semi_loader.py'
 dataset_type = 'CIFAR10'
 data_root = 'data/cifar10'
 
@@ -14,8 +16,9 @@ unlabeled_batch_size = labeled_batch_size * mu
 num_per_class = 4
 split_seed = 0
 
-# The views and pipelines of imagenet_semi.py at CIFAR's size and blur kernel, restated: a
-# base cannot be parametrised by them.
+# imagenet_semi.py's views at CIFAR's crop and blur kernel, and the pipelines that hold them:
+# mmengine's inheritance replaces a list whole (no per-element keys), so a shared base of
+# these lists would still be restated here in full.
 weak_view = [
     dict(type='RandomCrop', size=32, padding=4, padding_mode='reflect'),
     dict(type='RandomHorizontalFlip'),
@@ -34,22 +37,13 @@ unlabeled_pipeline = [
 ]
 test_pipeline = [dict(type='LoadImage'), dict(type='PackInputs')]
 
-# The semi-supervised loader of digits_40labels.py and imagenet_semi.py, restated with this
-# dataset's values: each of these bases has another parent (or none) that defines
-# train_dataloader, and an mmengine base cannot be parametrised.
 train_dataloader = dict(
     batch_size=labeled_batch_size + unlabeled_batch_size,
     num_workers=8,
-    persistent_workers=True,
     pin_memory=True,
     sampler=dict(
-        type='SemiSupervisedSampler',
-        labeled_batch_size=labeled_batch_size,
-        unlabeled_batch_size=unlabeled_batch_size),
-    # mmengine's Runner looks collate functions up in the root registry: name the scope.
-    collate_fn=dict(type='sscl.semi_collate'),
+        labeled_batch_size=labeled_batch_size, unlabeled_batch_size=unlabeled_batch_size),
     dataset=dict(
-        type='SemiDataset',
         labeled=dict(
             type=dataset_type,
             data_root=data_root,
@@ -67,13 +61,7 @@ val_dataloader = dict(
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
-# SsCL's co-calibration refresh, for the SsCL recipes' custom_hooks: both sets read through
-# the test pipeline (every 5 epochs, with the prototype mixture: the hook's defaults).
-co_calibration_hook = dict(
-    type='CoCalibrationHook', pipeline=test_pipeline, batch_size=512, num_workers=4)
-# The collapse guard of the SsCL recipes' custom_hooks (as in digits_40labels.py): the window
-# is about one epoch of 195 iterations (the 4,096-key queue turns over every 13), the warm-up
-# one epoch, past the first refresh from the untrained encoder.
-collapse_guard_hook = dict(
-    type='CollapseGuardHook', key_threshold=0.99, window=200, refresh_threshold=0.99,
-    warmup=1, by_epoch=True)
+co_calibration_hook = dict(pipeline=test_pipeline, batch_size=512, num_workers=4)
+# The collapse guard's window: about one epoch of 195 iterations (the 4,096-key queue turns
+# over every 13).
+collapse_guard_hook = dict(window=200)

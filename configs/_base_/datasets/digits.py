@@ -1,10 +1,5 @@
-# scikit-learn's digits exported to data/digits by
-# tools/dataset_converters/digits_to_imagefolder.py (32x32 RGB PNGs, 1,437 train / 360 test).
-dataset_type = 'ImageFolder'
-data_root = 'data/digits'
-
-data_preprocessor = dict(
-    type='SsclDataPreprocessor', mean=(77.8, 77.8, 77.8), std=(95.9, 95.9, 95.9))
+# Supervised digits: every training label; normalisation and evaluation from ./digits_eval.py.
+_base_ = './digits_eval.py'
 
 # Digits are not mirror-symmetric: pad-crop only, no flip.
 train_pipeline = [
@@ -12,8 +7,6 @@ train_pipeline = [
     dict(type='RandomCrop', size=32, padding=4, padding_mode='reflect'),
     dict(type='PackInputs'),
 ]
-test_pipeline = [dict(type='LoadImage'), dict(type='PackInputs')]
-
 train_dataloader = dict(
     batch_size=64,
     num_workers=2,
@@ -21,15 +14,5 @@ train_dataloader = dict(
     sampler=dict(type='KeyedSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type=dataset_type, data_root=data_root, data_prefix='train', pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=256,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type=dataset_type, data_root=data_root, data_prefix='test', pipeline=test_pipeline))
-val_evaluator = dict(type='Accuracy', topk=(1, 5))
-test_dataloader = val_dataloader
-test_evaluator = val_evaluator
+        type={{_base_.dataset_type}}, data_root={{_base_.data_root}}, data_prefix='train',
+        pipeline=train_pipeline))

@@ -1,7 +1,8 @@
 # Semi-supervised digits: 4 labels per class (40 in all), the whole training set unlabeled.
 # Every batch holds B labeled and mu*B unlabeled images; an epoch is one pass over the
-# unlabeled set. Validation/test come from ./digits.py.
-_base_ = './digits.py'
+# unlabeled set. Validation/test come from ./digits_eval.py, the loader layout and the SsCL
+# hooks' common settings from ./semi_loader.py.
+_base_ = ['./digits_eval.py', './semi_loader.py']
 
 labeled_batch_size = 16
 mu = 4
@@ -29,22 +30,12 @@ unlabeled_unused_pipeline = [
     dict(type='PackInputs'),
 ]
 
-# The semi-supervised loader of cifar10_semi.py and imagenet_semi.py, restated with this
-# dataset's values: each of these bases has another parent (or none) that defines
-# train_dataloader, and an mmengine base cannot be parametrised.
 train_dataloader = dict(
-    _delete_=True,
     batch_size=labeled_batch_size + unlabeled_batch_size,
     num_workers=2,
-    persistent_workers=True,
     sampler=dict(
-        type='SemiSupervisedSampler',
-        labeled_batch_size=labeled_batch_size,
-        unlabeled_batch_size=unlabeled_batch_size),
-    # mmengine's Runner looks collate functions up in the root registry: name the scope.
-    collate_fn=dict(type='sscl.semi_collate'),
+        labeled_batch_size=labeled_batch_size, unlabeled_batch_size=unlabeled_batch_size),
     dataset=dict(
-        type='SemiDataset',
         labeled=dict(
             type={{_base_.dataset_type}},
             data_root={{_base_.data_root}},
@@ -57,14 +48,7 @@ train_dataloader = dict(
             data_root={{_base_.data_root}},
             data_prefix='train',
             pipeline=unlabeled_pipeline)))
-# SsCL's co-calibration refresh, for the SsCL recipes' custom_hooks: both sets read through
-# the test pipeline (every 5 epochs, with the prototype mixture: the hook's defaults).
-co_calibration_hook = dict(
-    type='CoCalibrationHook', pipeline={{_base_.test_pipeline}}, batch_size=256, num_workers=0)
-# The collapse guard of the SsCL recipes' custom_hooks (sscl.engine.CollapseGuardHook): a run
-# stops once key_mean_cos stays >= 0.99 for 50 iterations (about 2 epochs of 22; the 1,024-key
-# queue turns over every 13) or refresh_embed_mean_cos >= 0.99 at a refresh, after a warm-up
-# of 1 epoch: the first refresh, from the untrained encoder, already gives 0.99 on the digits.
-collapse_guard_hook = dict(
-    type='CollapseGuardHook', key_threshold=0.99, window=50, refresh_threshold=0.99,
-    warmup=1, by_epoch=True)
+co_calibration_hook = dict(pipeline={{_base_.test_pipeline}}, batch_size=256, num_workers=0)
+# The collapse guard's window: 50 iterations, about 2 epochs of 22 (the 1,024-key queue turns
+# over every 13).
+collapse_guard_hook = dict(window=50)

@@ -1,13 +1,8 @@
 # Supervised 224x224 classification: every training label of data/imagenet (the linear
-# evaluation protocol of MoCo v2), 32 images per GPU x 8 GPUs = 256. The transfer datasets
-# inherit these pipelines and replace the datasets.
-dataset_type = 'ImageFolder'
-data_root = 'data/imagenet'
-
-# channels_last: NHWC inputs and convolution weights (docs/performance.md).
-data_preprocessor = dict(
-    type='SsclDataPreprocessor', mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375),
-    channels_last=True)
+# evaluation protocol of MoCo v2), 32 images per GPU x 8 GPUs = 256; normalisation and
+# evaluation from ./imagenet_224_eval.py. The transfer datasets inherit these pipelines and
+# replace the datasets.
+_base_ = './imagenet_224_eval.py'
 
 train_pipeline = [
     dict(type='LoadImage'),
@@ -15,13 +10,6 @@ train_pipeline = [
     dict(type='RandomHorizontalFlip'),
     dict(type='PackInputs'),
 ]
-test_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='Resize', size=256, antialias=True),
-    dict(type='CenterCrop', size=224),
-    dict(type='PackInputs'),
-]
-
 train_dataloader = dict(
     batch_size=32,
     num_workers=8,
@@ -30,16 +18,5 @@ train_dataloader = dict(
     sampler=dict(type='KeyedSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type=dataset_type, data_root=data_root, data_prefix='train', pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=64,
-    num_workers=8,
-    persistent_workers=True,
-    pin_memory=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type=dataset_type, data_root=data_root, data_prefix='val', pipeline=test_pipeline))
-val_evaluator = dict(type='Accuracy', topk=(1, 5))
-test_dataloader = val_dataloader
-test_evaluator = val_evaluator
+        type={{_base_.dataset_type}}, data_root={{_base_.data_root}}, data_prefix='train',
+        pipeline=train_pipeline))
