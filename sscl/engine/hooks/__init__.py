@@ -1,4 +1,5 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook
+from .batched_runtime_info_hook import BatchedRuntimeInfoHook
 from .checkpoint_compatibility_hook import CheckpointCompatibilityHook
 from .co_calibration_hook import CoCalibrationHook
 from .collapse_guard_hook import CollapseGuardHook
@@ -7,6 +8,7 @@ from .sync_bn_statistics_hook import SyncBNStatisticsHook
 from .weights_only_checkpoint_hook import WeightsOnlyCheckpointHook
 
 __all__ = [
-    'AtomicCheckpointHook', 'CheckpointCompatibilityHook', 'CoCalibrationHook',
-    'CollapseGuardHook', 'NonFiniteLossHook', 'SyncBNStatisticsHook', 'WeightsOnlyCheckpointHook'
+    'AtomicCheckpointHook', 'BatchedRuntimeInfoHook', 'CheckpointCompatibilityHook',
+    'CoCalibrationHook', 'CollapseGuardHook', 'NonFiniteLossHook', 'SyncBNStatisticsHook',
+    'WeightsOnlyCheckpointHook'
 ]
