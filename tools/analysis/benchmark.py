@@ -13,8 +13,9 @@ code on small shapes. Printed, from one run on one device:
 * the plain PyTorch references of ``plain_step.py`` (an SsCL-shaped and a supervised step of
   the same shapes, without mmengine) and the sscl steps' rates as ratios of them, as
   measured and FLOP-adjusted;
-* operators and host syncs per step of the sscl and the plain step (``OpCounter``), the
-  syncs with their call sites;
+* operators and host syncs per step of the sscl and the plain step (``OpCounter``), and
+  per iteration of the config's Runner (its hooks, optim wrapper and logging around the
+  step, on a few JPEGs), the syncs with their call sites;
 * the FLOP-normalised ratio: SsCL samples/s × (FLOPs per SsCL sample / FLOPs per supervised
   image) / supervised img/s (1.0: the extra SsCL work costs only its FLOPs);
 * the input pipeline per worker (one process, one thread) on JPEGs it writes: the plain
@@ -43,6 +44,7 @@ import torch
 import torchvision.transforms.v2 as T
 from mmengine.config import Config, DictAction
 from mmengine.dataset import Compose
+from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
@@ -429,6 +431,87 @@ def main() -> None:
         report_end_to_end(cfg, args, synthetic)  # the step rate just measured, if any
 
 
+def jpeg_semi_dataset(semi: Config, folder: str, images: int, unlabeled: int) -> List[str]:
+    """Point the SemiDataset config ``semi`` (in place) at ``images`` JPEGs of 500×375 that
+    it writes in two class folders under ``folder``: labeled, an ImageFolder of them;
+    unlabeled, a list of ``unlabeled`` entries that repeats them. Returns the files' names."""
+    names = []
+    for c in range(2):
+        sub = osp.join(folder, 'train', f'c{c}')
+        os.makedirs(sub)
+        paths = write_jpegs(sub, max(images // 2, 1))
+        names += [f'c{c}/{osp.basename(p)}' for p in paths]
+    with open(osp.join(folder, 'unlabeled.txt'), 'w') as f:
+        f.write('\n'.join((names * -(-unlabeled // len(names)))[:unlabeled]))
+    semi.labeled = dict(type='ImageFolder', data_root=folder, data_prefix='train',
+                        pipeline=semi.labeled.pipeline)
+    semi.unlabeled = dict(type='ListFileDataset', ann_file='unlabeled.txt', data_root=folder,
+                          data_prefix='train', pipeline=semi.unlabeled.pipeline)
+    return names
+
+
+class IterationCounter(Hook):
+    """Counts the operators and host syncs of one whole Runner iteration (``run_iter``:
+    every hook's ``before/after_train_iter`` and ``train_step``) at ``iteration``."""
+
+    def __init__(self, iteration: int):
+        self.iteration = iteration
+        self.counter: Optional[OpCounter] = None
+
+    def before_train(self, runner) -> None:
+        loop = runner.train_loop
+        run_iter = loop.run_iter
+
+        def counted(idx: int, data_batch: dict) -> None:
+            if runner.iter != self.iteration:
+                return run_iter(idx, data_batch)
+            with OpCounter(runner_device_tensors(runner) + tree_flatten(data_batch)[0]) as c:
+                run_iter(idx, data_batch)
+            self.counter = c
+
+        loop.run_iter = counted
+
+
+def runner_device_tensors(runner) -> List[torch.Tensor]:
+    """What the device holds during training: the model's and the EMA model's parameters
+    and buffers, and the optimizer's state."""
+    modules = [runner.model] + [h.ema_model for h in runner.hooks if hasattr(h, 'ema_model')]
+    tensors = [t for m in modules for t in (*m.parameters(), *m.buffers())]
+    for state in runner.optim_wrapper.optimizer.state.values():
+        tensors += [t for t in state.values() if isinstance(t, torch.Tensor)]
+    return tensors
+
+
+def runner_iteration_counts(cfg: Config, args: argparse.Namespace, iters: int = 3) -> OpCounter:
+    """Operators and host syncs of the last of ``iters`` iterations of the config's own
+    Runner (its hooks, optim wrapper and log processing) on ``iters`` batches of JPEGs; no
+    validation, no checkpoints."""
+    cfg = copy.deepcopy(cfg)
+    loader = cfg.train_dataloader
+    b, ub = loader.sampler.labeled_batch_size, loader.sampler.unlabeled_batch_size
+    with tempfile.TemporaryDirectory() as tmp:
+        jpeg_semi_dataset(loader.dataset, tmp, min(args.e2e_images, iters * ub), iters * ub)
+        loader.update(batch_size=b + ub, num_workers=0, persistent_workers=False)
+        loader.pop('prefetch_factor', None)
+        for hook in cfg.get('custom_hooks', []):
+            if hook.type == 'CoCalibrationHook':
+                hook.update(num_workers=0)
+        cfg.train_cfg.update(max_epochs=1, val_interval=2)
+        for part in ('val', 'test'):
+            for key in (f'{part}_dataloader', f'{part}_cfg', f'{part}_evaluator'):
+                cfg[key] = None
+        cfg.default_hooks.checkpoint = None
+        cfg.update(work_dir=tmp, launcher='none', log_level='ERROR',
+                   experiment_name=f'benchmark_{os.getpid()}')
+        runner = Runner.from_cfg(cfg)
+        hook = IterationCounter(iters - 1)
+        runner.register_hook(hook, priority='LOWEST')
+        runner.train()
+    if hook.counter is None:
+        sys.exit(f'benchmark.py: error: the Runner stopped before iteration {iters}')
+    return hook.counter
+
+
 def end_to_end_rate(cfg: Config, args: argparse.Namespace) -> Tuple[float, int]:
     """Samples/s of SsCL train steps fed by the config's dataloader (workers, pipelines,
     sampler, collate) from ``--e2e-images`` JPEGs of 500×375, repeated so that the timed
@@ -438,21 +521,8 @@ def end_to_end_rate(cfg: Config, args: argparse.Namespace) -> Tuple[float, int]:
     loader_cfg.batch_size = b + ub  # one sampler block per batch, also with other sizes
     steps = args.warmup + args.iters
     with tempfile.TemporaryDirectory() as tmp:
-        names = []
-        for c in range(2):
-            folder = osp.join(tmp, 'train', f'c{c}')
-            os.makedirs(folder)
-            paths = write_jpegs(folder, max(args.e2e_images // 2, 1))
-            names += [f'c{c}/{osp.basename(p)}' for p in paths]
         # the unlabeled list names every file several times: one epoch covers the run
-        repeats = -(-(steps + 1) * ub // len(names))
-        with open(osp.join(tmp, 'unlabeled.txt'), 'w') as f:
-            f.write('\n'.join(names * repeats))
-        semi = loader_cfg.dataset
-        semi.labeled = dict(type='ImageFolder', data_root=tmp, data_prefix='train',
-                            pipeline=semi.labeled.pipeline)
-        semi.unlabeled = dict(type='ListFileDataset', ann_file='unlabeled.txt', data_root=tmp,
-                              data_prefix='train', pipeline=semi.unlabeled.pipeline)
+        names = jpeg_semi_dataset(loader_cfg.dataset, tmp, args.e2e_images, (steps + 1) * ub)
         loader = Runner.build_dataloader(loader_cfg, seed=0)
         model, optim = build_sscl(cfg, args, (len(names), len(loader.dataset.unlabeled)))
         workers = loader_cfg.get('num_workers', 0)
@@ -558,10 +628,12 @@ def report_step(cfg: Config, args: argparse.Namespace) -> float:
           f"{rates['plain_flop_ratio']:.2f}: the sscl step's FLOPs over the plain step's)")
     print(f"plain supervised step    {rates['plain_sup']:10.1f} img/s")
     print(f"supervised / plain       {rates['sup'] / rates['plain_sup']:10.2f} as measured")
-    for name, counter in rates['counts'].items():
+    counts = [(f'{name} step:', 'step', c) for name, c in rates['counts'].items()]
+    counts.append(('sscl Runner:', 'iteration', runner_iteration_counts(cfg, args)))
+    for name, unit, counter in counts:
         sites = ', '.join(f'{site} x{n}' for site, n in counter.syncs.most_common())
-        print(f'{name + " step:":<12} {counter.ops:6d} operators, '
-              f'{sum(counter.syncs.values()):3d} host syncs per step' +
+        print(f'{name:<12} {counter.ops:6d} operators, '
+              f'{sum(counter.syncs.values()):3d} host syncs per {unit}' +
               (f' ({sites})' if sites else ''))
     print(f'epoch: {sizes[1]} unlabeled images = {epoch_s:.0f} s on this device')
     if rates['embed'] is None:
