@@ -4,7 +4,10 @@ import importlib.util
 import os.path as osp
 from unittest import mock
 
+import pytest
 from mmengine.config import Config
+
+from sscl.utils.errors import ConfigError
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 spec = importlib.util.spec_from_file_location('train_tool', osp.join(ROOT, 'tools', 'train.py'))
@@ -34,3 +37,19 @@ def test_resume_and_work_dir():
     cfg = train_tool.merge_args(cfg, args(resume='x.pth', work_dir='w', auto_scale_lr=True))
     assert (cfg.resume, cfg.load_from, cfg.work_dir) == (True, 'x.pth', 'w')
     assert cfg.auto_scale_lr.enable is True
+
+
+def test_compile_key_becomes_the_compile_hook():
+    """``--cfg-options compile=True`` (mmengine's key) compiles the encoders through
+    CompileHook, not mmengine's compiled train_step; a dict passes torch.compile options."""
+    path = osp.join(ROOT, 'configs', 'sscl', 'r50_imagenet_10pct.py')
+    hooks = len(Config.fromfile(path).custom_hooks)
+    cfg = train_tool.merge_args(Config.fromfile(path), args(cfg_options={'compile': True}))
+    assert 'compile' not in cfg and cfg.custom_hooks[hooks:] == [dict(type='CompileHook')]
+    cfg = train_tool.merge_args(
+        Config.fromfile(path), args(cfg_options={'compile': dict(mode='max-autotune')}))
+    assert cfg.custom_hooks[hooks:] == [dict(type='CompileHook', mode='max-autotune')]
+    cfg = train_tool.merge_args(Config.fromfile(path), args(cfg_options={'compile': False}))
+    assert 'compile' not in cfg and len(cfg.custom_hooks) == hooks
+    with pytest.raises(ConfigError, match="compile must be True, False or a dict .* got 'yes'"):
+        train_tool.merge_args(Config.fromfile(path), args(cfg_options={'compile': 'yes'}))
