@@ -58,6 +58,16 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.tensorboard:
         add_tensorboard(cfg)
 
+    # mmengine would compile train_step, the optimizer step included, which TorchDynamo
+    # cannot trace: CompileHook compiles the encoders instead (sscl/engine/hooks).
+    compile_cfg = cfg.pop('compile', None)
+    if not isinstance(compile_cfg, (type(None), bool, dict)):
+        raise ConfigError(f'compile must be True, False or a dict of torch.compile options '
+                          f'(backend, mode, fullgraph, dynamic), got {compile_cfg!r}')
+    if compile_cfg:
+        options = {} if compile_cfg is True else dict(compile_cfg)
+        cfg.setdefault('custom_hooks', []).append(dict(type='CompileHook', **options))
+
     if args.auto_scale_lr:
         cfg.setdefault('auto_scale_lr', dict())
         cfg.auto_scale_lr.enable = True

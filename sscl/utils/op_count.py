@@ -5,6 +5,7 @@ import os.path as osp
 import traceback
 from typing import Counter, Iterable
 
+import mmengine
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
@@ -21,16 +22,18 @@ HOST_SYNC_OPS = frozenset((
 MASK_INDEX_OPS = frozenset((aten.index.Tensor, aten.index_put.default, aten.index_put_.default,
                             aten._index_put_impl_.default))
 _MARK = '_op_counter_on_device'
-_PACKAGE = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# sscl's and mmengine's folders: a sync in a Runner hook names mmengine's line.
+_PACKAGES = (osp.dirname(osp.dirname(osp.abspath(__file__))), osp.dirname(mmengine.__file__))
 
 
 def _call_site() -> str:
-    """``path:line`` of the innermost sscl frame of the current stack, else of the innermost
-    frame outside torch, else ``<autograd>`` (backward)."""
+    """``path:line`` of the innermost sscl or mmengine frame of the current stack, else of
+    the innermost frame outside torch, else ``<autograd>`` (backward)."""
     frames = traceback.extract_stack()[:-3]
     for frame in reversed(frames):
-        if frame.filename.startswith(_PACKAGE):
-            return f'{osp.relpath(frame.filename, osp.dirname(_PACKAGE))}:{frame.lineno}'
+        for package in _PACKAGES:
+            if frame.filename.startswith(package + osp.sep):
+                return f'{osp.relpath(frame.filename, osp.dirname(package))}:{frame.lineno}'
     for frame in reversed(frames):
         if f'{osp.sep}torch{osp.sep}' not in frame.filename:
             return f'{osp.basename(frame.filename)}:{frame.lineno}'

@@ -56,6 +56,12 @@ def test_step_figures():
     # the sscl step reads nothing back from the device (tests/test_models/test_sscl.py)
     assert re.search(r'sscl step:\s+\d{3,} operators,\s+0 host syncs per step', out)
     assert re.search(r'plain step:\s+\d{3,} operators,\s+0 host syncs per step', out)
+    # a whole Runner iteration (hooks, EMA, logging) adds one host sync: the log values'
+    # copy (BatchedRuntimeInfoHook); the EMA (FusedExponentialMovingAverage) adds none
+    assert re.search(r'sscl Runner:\s+\d{3,} operators,\s+1 host syncs per iteration '
+                     r'\(sscl/engine/hooks/batched_runtime_info_hook.py:\d+ \(copy_\) x1\)', out)
+    step_ops = number(r'sscl step:\s+(\d+) operators', out)
+    assert step_ops < number(r'sscl Runner:\s+(\d+) operators', out) < 1.1 * step_ops
     offline = number(r"refresh, source='offline': .*= ([\d.]+) % of an epoch", out)
     steps = number(r"refresh, source='steps' \(config\): .*= ([\d.]+) % of an epoch", out)
     # the same embedding rate: 40 mixed images against 40 x 2 + 1000

@@ -62,3 +62,18 @@ def test_a_vis_backends_override_is_refused_and_the_visualizers_is_not():
     backends = [dict(type='TensorboardVisBackend')]
     cfg = train_tool.merge_args(cfg, args(cfg_options={'visualizer.vis_backends': backends}))
     assert cfg.visualizer.vis_backends == backends
+
+def test_compile_key_becomes_the_compile_hook():
+    """``--cfg-options compile=True`` (mmengine's key) compiles the encoders through
+    CompileHook, not mmengine's compiled train_step; a dict passes torch.compile options."""
+    path = osp.join(ROOT, 'configs', 'sscl', 'r50_imagenet_10pct.py')
+    hooks = len(Config.fromfile(path).custom_hooks)
+    cfg = train_tool.merge_args(Config.fromfile(path), args(cfg_options={'compile': True}))
+    assert 'compile' not in cfg and cfg.custom_hooks[hooks:] == [dict(type='CompileHook')]
+    cfg = train_tool.merge_args(
+        Config.fromfile(path), args(cfg_options={'compile': dict(mode='max-autotune')}))
+    assert cfg.custom_hooks[hooks:] == [dict(type='CompileHook', mode='max-autotune')]
+    cfg = train_tool.merge_args(Config.fromfile(path), args(cfg_options={'compile': False}))
+    assert 'compile' not in cfg and len(cfg.custom_hooks) == hooks
+    with pytest.raises(ConfigError, match="compile must be True, False or a dict .* got 'yes'"):
+        train_tool.merge_args(Config.fromfile(path), args(cfg_options={'compile': 'yes'}))

@@ -2,6 +2,7 @@
 
     python tools/analysis/benchmark.py CONFIG [--device cuda|cpu] [--iters 20] [--amp]
     python tools/analysis/benchmark.py --suite [--small] [--device cuda|cpu] [--amp]
+    (either with [--compile [BACKEND]]: torch.compile'd encoders, as CompileHook trains)
 
 ``--suite`` prints every figure of docs/performance.md's GPU table in one run (the ImageNet
 10 % recipes, CPU and GPU augmentation, in both batch layouts); ``--small`` runs the same
@@ -13,8 +14,9 @@ code on small shapes. Printed, from one run on one device:
 * the plain PyTorch references of ``plain_step.py`` (an SsCL-shaped and a supervised step of
   the same shapes, without mmengine) and the sscl steps' rates as ratios of them, as
   measured and FLOP-adjusted;
-* operators and host syncs per step of the sscl and the plain step (``OpCounter``), the
-  syncs with their call sites;
+* operators and host syncs per step of the sscl and the plain step (``OpCounter``), and
+  per iteration of the config's Runner (its hooks, optim wrapper and logging around the
+  step, on a few JPEGs), the syncs with their call sites;
 * the FLOP-normalised ratio: SsCL samples/s × (FLOPs per SsCL sample / FLOPs per supervised
   image) / supervised img/s (1.0: the extra SsCL work costs only its FLOPs);
 * the input pipeline per worker (one process, one thread) on JPEGs it writes: the plain
@@ -43,6 +45,7 @@ import torch
 import torchvision.transforms.v2 as T
 from mmengine.config import Config, DictAction
 from mmengine.dataset import Compose
+from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
@@ -52,6 +55,7 @@ from torchvision.io import decode_jpeg, encode_jpeg
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
+from sscl.engine.hooks import compile_encoders  # noqa: E402
 from sscl.registry import DATASETS, MODELS  # noqa: E402
 from sscl.utils import register_all_modules  # noqa: E402
 from sscl.utils.cli import runner_model_config  # noqa: E402
@@ -92,6 +96,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--small', action='store_true',
                         help='with --suite: the same code on small shapes (ResNet-18, 32 px, '
                         'a quarter of each batch, 1 worker), minutes on a 2-core CPU')
+    parser.add_argument('--compile', nargs='?', const='inductor', metavar='BACKEND',
+                        help='torch.compile the encoders (CompileHook, training with '
+                        '--cfg-options compile=True) with BACKEND (default inductor): of the '
+                        'measured sscl and supervised steps; with --suite, an extra row per '
+                        'recipe')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
 
@@ -137,6 +146,11 @@ def count_ops(step: Callable[[], None], device_tensors: List[torch.Tensor]) -> O
     return counter
 
 
+def eager() -> contextlib.AbstractContextManager:
+    """A block in which compiled modules run eagerly: what the counting modes measure."""
+    return torch.compiler.set_stance('force_eager')
+
+
 def step_flops(step: Callable[[], None]) -> int:
     with FlopCounterMode(display=False) as counter:
         step()
@@ -179,9 +193,11 @@ def build_sscl(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int]):
 
 
 def train_rates(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int],
-                references: bool = True) -> Dict:
+                references: bool = True, compile_backend: Optional[str] = None) -> Dict:
     """The SsCL step's rate and peak memory; with ``references``, also its FLOPs, operators
-    and host syncs, the supervised step, the plain PyTorch steps and the embedding rate."""
+    and host syncs, the supervised step, the plain PyTorch steps and the embedding rate.
+    ``compile_backend``: compile the sscl and supervised models' encoders (operators and
+    FLOPs are then counted on their eager steps)."""
     loader = cfg.train_dataloader
     b, ub = loader.sampler.labeled_batch_size, loader.sampler.unlabeled_batch_size
     size = crop_size(loader.dataset.labeled.pipeline)
@@ -190,6 +206,8 @@ def train_rates(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int],
 
     model_cfg = runner_model_config(cfg)
     model, optim = build_sscl(cfg, args, sizes)
+    if compile_backend:
+        compile_encoders(model, backend=compile_backend, fullgraph=True)
     batch = semi_batch(b, ub, size, num_classes, sizes[1])
 
     def sscl_step():
@@ -201,12 +219,15 @@ def train_rates(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int],
     peak = torch.cuda.max_memory_allocated() / 2**30 if device == 'cuda' else None
     if not references:
         return dict(sscl=(b + ub) / sscl_s, peak_gib=peak)
-    sscl_flops = step_flops(sscl_step)
+    with eager():
+        sscl_flops = step_flops(sscl_step)
 
     sup = MODELS.build(
         dict(type='ImageClassifier', backbone=cfg.model.backbone, head=cfg.model.head,
              data_preprocessor=model_cfg.get('data_preprocessor'))).to(device)
     sup_optim = build_optim(sup, cfg, args.amp)
+    if compile_backend:
+        compile_encoders(sup, backend=compile_backend, fullgraph=True)
     images = semi_batch(b + ub, 1, size, num_classes, 1)['inputs']['labeled']
     sup_batch = dict(inputs=images, data_samples=dict(
         gt_label=torch.randint(0, num_classes, (b + ub, )), sample_idx=torch.arange(b + ub)))
@@ -216,7 +237,8 @@ def train_rates(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int],
         sup.train_step(sup_batch, sup_optim)
 
     sup_s = time_steps(sup_step, device, args.warmup, args.iters)
-    sup_flops = step_flops(sup_step)
+    with eager():
+        sup_flops = step_flops(sup_step)
 
     plain = PlainStep(cfg, device, args.amp)
     plain_s = time_steps(lambda: plain(batch), device, args.warmup, args.iters)
@@ -224,9 +246,10 @@ def train_rates(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int],
     plain_sup = PlainStep(cfg, device, args.amp, supervised=True)
     plain_sup_s = time_steps(lambda: plain_sup(sup_batch), device, args.warmup, args.iters)
     inputs = tree_flatten(batch)[0]  # the batch, once the step has copied it to the device
-    counts = dict(
-        sscl=count_ops(sscl_step, [*model.parameters(), *model.buffers(), *inputs]),
-        plain=count_ops(lambda: plain(batch), plain.device_tensors() + inputs))
+    with eager():
+        counts = dict(
+            sscl=count_ops(sscl_step, [*model.parameters(), *model.buffers(), *inputs]),
+            plain=count_ops(lambda: plain(batch), plain.device_tensors() + inputs))
 
     embed_rate = None
     if model.neck is not None:  # without a contrastive neck (FixMatch) there is no refresh
@@ -245,13 +268,13 @@ def train_rates(cfg: Config, args: argparse.Namespace, sizes: Tuple[int, int],
                 counts=counts, embed=embed_rate, step_s=sscl_s, peak_gib=peak)
 
 
-def write_jpegs(folder: str, n: int) -> List[str]:
-    """``n`` 500×375 JPEGs of smooth random content (they compress like photographs)."""
+def write_jpegs(folder: str, n: int, size: Tuple[int, int] = (375, 500)) -> List[str]:
+    """``n`` JPEGs (H, W) = ``size`` of smooth random content (they compress like photos)."""
     g = torch.Generator().manual_seed(0)
     paths = []
     for i in range(n):
         low = torch.rand(3, 12, 16, generator=g)
-        img = torch.nn.functional.interpolate(low[None], size=(375, 500), mode='bicubic')[0]
+        img = torch.nn.functional.interpolate(low[None], size=size, mode='bicubic')[0]
         img = (img.clamp(0, 1) * 255).to(torch.uint8)
         path = osp.join(folder, f'{i}.jpg')
         with open(path, 'wb') as f:
@@ -391,6 +414,12 @@ def run_suite(args: argparse.Namespace) -> None:
         nchw = train_rates(cfg, args, dataset_sizes(cfg, args), references=False)['sscl']
         print(f'SsCL train step, NCHW    {nchw:10.1f} samples/s; channels_last: '
               f'{synthetic[path] / nchw:.2f}x')
+        if args.compile:
+            cfg.merge_from_dict({'data_preprocessor.channels_last': True})
+            compiled = train_rates(cfg, args, dataset_sizes(cfg, args), references=False,
+                                   compile_backend=args.compile)['sscl']
+            print(f'SsCL train step, compiled encoders ({args.compile}) {compiled:.1f} '
+                  f'samples/s; compile: {compiled / synthetic[path]:.2f}x')
     for path in SUITE[1::2]:
         print(f'\n== input pipeline: {path}')
         report_pipeline(load(osp.join(ROOT, path), args), args)
@@ -416,6 +445,8 @@ def main() -> None:
         f'CPU, {torch.get_num_threads()} threads'
     print(f'config: {"--suite" if args.suite else args.config}\ndevice: {device_name}, '
           f'amp: {args.amp}, torch {torch.__version__}')
+    if args.compile:
+        print(f'compiled: the encoders, torch.compile backend {args.compile} (CompileHook)')
     if args.suite:
         if args.small:  # a step or two of each, on small sets
             vars(args).update(iters=2, warmup=1, jpegs=4, e2e_images=8, num_unlabeled=1000,
@@ -429,6 +460,91 @@ def main() -> None:
         report_end_to_end(cfg, args, synthetic)  # the step rate just measured, if any
 
 
+def jpeg_semi_dataset(semi: Config, folder: str, images: int, unlabeled: int,
+                      size: Tuple[int, int] = (375, 500)) -> List[str]:
+    """Point the SemiDataset config ``semi`` (in place) at ``images`` JPEGs of ``size``
+    that it writes in two class folders under ``folder``: labeled, an ImageFolder of them;
+    unlabeled, a list of ``unlabeled`` entries that repeats them. Returns the files' names."""
+    names = []
+    for c in range(2):
+        sub = osp.join(folder, 'train', f'c{c}')
+        os.makedirs(sub)
+        paths = write_jpegs(sub, max(images // 2, 1), size)
+        names += [f'c{c}/{osp.basename(p)}' for p in paths]
+    with open(osp.join(folder, 'unlabeled.txt'), 'w') as f:
+        f.write('\n'.join((names * -(-unlabeled // len(names)))[:unlabeled]))
+    semi.labeled = dict(type='ImageFolder', data_root=folder, data_prefix='train',
+                        pipeline=semi.labeled.pipeline)
+    semi.unlabeled = dict(type='ListFileDataset', ann_file='unlabeled.txt', data_root=folder,
+                          data_prefix='train', pipeline=semi.unlabeled.pipeline)
+    return names
+
+
+class IterationCounter(Hook):
+    """Counts the operators and host syncs of one whole Runner iteration (``run_iter``:
+    every hook's ``before/after_train_iter`` and ``train_step``) at ``iteration``."""
+
+    def __init__(self, iteration: int):
+        self.iteration = iteration
+        self.counter: Optional[OpCounter] = None
+
+    def before_train(self, runner) -> None:
+        loop = runner.train_loop
+        run_iter = loop.run_iter
+
+        def counted(idx: int, data_batch: dict) -> None:
+            if runner.iter != self.iteration:
+                return run_iter(idx, data_batch)
+            with OpCounter(runner_device_tensors(runner) + tree_flatten(data_batch)[0]) as c:
+                run_iter(idx, data_batch)
+            self.counter = c
+
+        loop.run_iter = counted
+
+
+def runner_device_tensors(runner) -> List[torch.Tensor]:
+    """What the device holds during training: the model's and the EMA model's parameters
+    and buffers, and the optimizer's state."""
+    modules = [runner.model] + [h.ema_model for h in runner.hooks if hasattr(h, 'ema_model')]
+    tensors = [t for m in modules for t in (*m.parameters(), *m.buffers())]
+    for state in runner.optim_wrapper.optimizer.state.values():
+        tensors += [t for t in state.values() if isinstance(t, torch.Tensor)]
+    return tensors
+
+
+def runner_iteration_counts(cfg: Config, args: argparse.Namespace, iters: int = 3) -> OpCounter:
+    """Operators and host syncs of the last of ``iters`` iterations of the config's own
+    Runner (its hooks, optim wrapper and log processing) on ``iters`` batches of JPEGs of
+    the crop size (the refresh before training embeds them at little cost); no validation,
+    no checkpoints."""
+    cfg = copy.deepcopy(cfg)
+    loader = cfg.train_dataloader
+    b, ub = loader.sampler.labeled_batch_size, loader.sampler.unlabeled_batch_size
+    with tempfile.TemporaryDirectory() as tmp:
+        size = crop_size(loader.dataset.labeled.pipeline)
+        jpeg_semi_dataset(loader.dataset, tmp, min(args.e2e_images, iters * ub), iters * ub,
+                          (size, size))
+        loader.update(batch_size=b + ub, num_workers=0, persistent_workers=False)
+        loader.pop('prefetch_factor', None)
+        for hook in cfg.get('custom_hooks', []):
+            if hook.type == 'CoCalibrationHook':
+                hook.update(num_workers=0)
+        cfg.train_cfg.update(max_epochs=1, val_interval=2)
+        for part in ('val', 'test'):
+            for key in (f'{part}_dataloader', f'{part}_cfg', f'{part}_evaluator'):
+                cfg[key] = None
+        cfg.default_hooks.checkpoint = None
+        cfg.update(work_dir=tmp, launcher='none', log_level='ERROR',
+                   experiment_name=f'benchmark_{os.getpid()}')
+        runner = Runner.from_cfg(cfg)
+        hook = IterationCounter(iters - 1)
+        runner.register_hook(hook, priority='LOWEST')
+        runner.train()
+    if hook.counter is None:
+        sys.exit(f'benchmark.py: error: the Runner stopped before iteration {iters}')
+    return hook.counter
+
+
 def end_to_end_rate(cfg: Config, args: argparse.Namespace) -> Tuple[float, int]:
     """Samples/s of SsCL train steps fed by the config's dataloader (workers, pipelines,
     sampler, collate) from ``--e2e-images`` JPEGs of 500×375, repeated so that the timed
@@ -438,21 +554,8 @@ def end_to_end_rate(cfg: Config, args: argparse.Namespace) -> Tuple[float, int]:
     loader_cfg.batch_size = b + ub  # one sampler block per batch, also with other sizes
     steps = args.warmup + args.iters
     with tempfile.TemporaryDirectory() as tmp:
-        names = []
-        for c in range(2):
-            folder = osp.join(tmp, 'train', f'c{c}')
-            os.makedirs(folder)
-            paths = write_jpegs(folder, max(args.e2e_images // 2, 1))
-            names += [f'c{c}/{osp.basename(p)}' for p in paths]
         # the unlabeled list names every file several times: one epoch covers the run
-        repeats = -(-(steps + 1) * ub // len(names))
-        with open(osp.join(tmp, 'unlabeled.txt'), 'w') as f:
-            f.write('\n'.join(names * repeats))
-        semi = loader_cfg.dataset
-        semi.labeled = dict(type='ImageFolder', data_root=tmp, data_prefix='train',
-                            pipeline=semi.labeled.pipeline)
-        semi.unlabeled = dict(type='ListFileDataset', ann_file='unlabeled.txt', data_root=tmp,
-                              data_prefix='train', pipeline=semi.unlabeled.pipeline)
+        names = jpeg_semi_dataset(loader_cfg.dataset, tmp, args.e2e_images, (steps + 1) * ub)
         loader = Runner.build_dataloader(loader_cfg, seed=0)
         model, optim = build_sscl(cfg, args, (len(names), len(loader.dataset.unlabeled)))
         workers = loader_cfg.get('num_workers', 0)
@@ -542,7 +645,7 @@ def print_refresh_costs(cfg: Config, sizes: Tuple[int, int], embed_rate: float,
 def report_step(cfg: Config, args: argparse.Namespace) -> float:
     """Print the model-side figures; returns the SsCL step's samples/s."""
     sizes = dataset_sizes(cfg, args)
-    rates = train_rates(cfg, args, sizes)
+    rates = train_rates(cfg, args, sizes, compile_backend=None if args.suite else args.compile)
     ratio = rates['sscl'] * rates['flop_ratio'] / rates['sup']
     epoch_s = sizes[1] / rates['ub'] * rates['step_s']
     print(f"step: {rates['b']} labeled + {rates['ub']} unlabeled images of {rates['size']}px")
@@ -558,10 +661,12 @@ def report_step(cfg: Config, args: argparse.Namespace) -> float:
           f"{rates['plain_flop_ratio']:.2f}: the sscl step's FLOPs over the plain step's)")
     print(f"plain supervised step    {rates['plain_sup']:10.1f} img/s")
     print(f"supervised / plain       {rates['sup'] / rates['plain_sup']:10.2f} as measured")
-    for name, counter in rates['counts'].items():
+    counts = [(f'{name} step:', 'step', c) for name, c in rates['counts'].items()]
+    counts.append(('sscl Runner:', 'iteration', runner_iteration_counts(cfg, args)))
+    for name, unit, counter in counts:
         sites = ', '.join(f'{site} x{n}' for site, n in counter.syncs.most_common())
-        print(f'{name + " step:":<12} {counter.ops:6d} operators, '
-              f'{sum(counter.syncs.values()):3d} host syncs per step' +
+        print(f'{name:<12} {counter.ops:6d} operators, '
+              f'{sum(counter.syncs.values()):3d} host syncs per {unit}' +
               (f' ({sites})' if sites else ''))
     print(f'epoch: {sizes[1]} unlabeled images = {epoch_s:.0f} s on this device')
     if rates['embed'] is None:

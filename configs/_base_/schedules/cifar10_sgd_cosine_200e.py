@@ -11,6 +11,8 @@ param_scheduler = [
 # Resumes mid-epoch checkpoints exactly (mmengine's loop restarts the epoch's data).
 train_cfg = dict(
     type='ResumableEpochBasedTrainLoop', max_epochs=max_epochs, val_interval=5)
-ema_hook = dict(type='EMAHook', momentum=0.001, priority='ABOVE_NORMAL')
+# mmengine's EMA in a few foreach operators, without host syncs (same averages).
+ema_hook = dict(type='EMAHook', ema_type='FusedExponentialMovingAverage', momentum=0.001,
+                priority='ABOVE_NORMAL')
 custom_hooks = [ema_hook]
 auto_scale_lr = dict(base_batch_size=64 * 5, enable=False)

@@ -18,6 +18,8 @@ param_scheduler = [
 train_cfg = dict(
     type='ResumableEpochBasedTrainLoop', max_epochs=max_epochs, val_interval=5)
 # EMA weights for evaluation (FixMatch uses 0.999; this short run needs a faster average).
-ema_hook = dict(type='EMAHook', momentum=0.01, priority='ABOVE_NORMAL')
+# mmengine's EMA in a few foreach operators, without host syncs (same averages).
+ema_hook = dict(type='EMAHook', ema_type='FusedExponentialMovingAverage', momentum=0.01,
+                priority='ABOVE_NORMAL')
 custom_hooks = [ema_hook]
 auto_scale_lr = dict(base_batch_size=80, enable=False)

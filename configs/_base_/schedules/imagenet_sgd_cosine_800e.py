@@ -13,7 +13,9 @@ train_cfg = dict(
     type='ResumableEpochBasedTrainLoop', max_epochs=max_epochs, val_interval=10)
 val_cfg = dict(type='ValLoop')
 # EMA weights for evaluation.
-ema_hook = dict(type='EMAHook', momentum=0.001, priority='ABOVE_NORMAL')
+# mmengine's EMA in a few foreach operators, without host syncs (same averages).
+ema_hook = dict(type='EMAHook', ema_type='FusedExponentialMovingAverage', momentum=0.001,
+                priority='ABOVE_NORMAL')
 custom_hooks = [ema_hook]
 test_cfg = dict(type='TestLoop')
 auto_scale_lr = dict(base_batch_size=32 * 40, enable=True)
