@@ -68,6 +68,7 @@ def test_step_figures():
     assert steps / offline == pytest.approx(40 / 1080, rel=0.05)
 
 
+@pytest.mark.slow
 def test_step_figures_without_neck():
     """FixMatch (no neck): the step is measured and there is no refresh to cost."""
     out = run('--only', 'step', '--iters', '1', '--warmup', '1', '--num-unlabeled', '1000',
@@ -81,12 +82,14 @@ def test_step_figures_without_neck():
     assert 'source=' not in out
 
 
+@pytest.mark.slow
 def test_pipeline_figures():
     out = run('--only', 'pipeline', '--jpegs', '4')
     assert number(r'plain torchvision \(decode \+ weak \+ strong\): ([\d.]+) pairs/s', out) > 0
     assert number(r'config pipeline: ([\d.]+) pairs/s', out) > 0
 
 
+@pytest.mark.slow
 def test_end_to_end_figures():
     out = run('--only', 'e2e', '--iters', '2', '--warmup', '1', '--e2e-images', '8',
               '--cfg-options', 'train_dataloader.sampler.labeled_batch_size=2',
@@ -97,6 +100,7 @@ def test_end_to_end_figures():
     assert rate > 0 and share == pytest.approx(100 * rate / synthetic, rel=0.01)
 
 
+@pytest.mark.slow
 def test_end_to_end_stall_fails_with_one_line_naming_the_step(tmp_path):
     """A dataloader that never delivers: the bounded wait names the step it waited on."""
     config = tmp_path / 'stall.py'

@@ -102,6 +102,7 @@ def test_estimate_scales_steps_and_refreshes():
         pytest.approx(500 + (2 * 10 + 3 * 5 * 10) / 2)
 
 
+@pytest.mark.slow
 def test_imagenet_recipe_pilot_on_synthetic_data(tmp_path):
     root = str(tmp_path / 'imagenet')
     subset_list = imagenet_like(root)  # 6 training images, one labeled per class

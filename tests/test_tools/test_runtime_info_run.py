@@ -2,6 +2,7 @@
 the recipes' default, as with mmengine's RuntimeInfoHook."""
 import json
 
+import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
 from synthetic_data import digits_like
@@ -24,6 +25,7 @@ def logged(hook_type, roots, work_dir):
         return [{k: v for k, v in json.loads(line).items() if k not in TIMING} for line in f]
 
 
+@pytest.mark.slow
 def test_scalars_equal_runtime_info_hooks(tmp_path):
     digits_like(str(tmp_path / 'digits'), per_class=1, test_per_class=1)
     roots = dict(digits=str(tmp_path / 'digits'))
